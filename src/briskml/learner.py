@@ -571,6 +571,9 @@ class Learner:
                 f"layer_groups={len(self.layer_groups)}, device={self.device.type})")
 
 
+_LEARNER_KINDS[Learner.kind] = Learner
+
+
 def load_learner(fname: str | Path, device: str | torch.device | None = "cpu") -> Learner:
     """Rebuild a learner saved with `export`, ready to predict (on the CPU unless told otherwise).
 

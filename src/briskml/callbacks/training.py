@@ -93,6 +93,9 @@ class MixedPrecision(Callback):
         """Switch autocast on for validation and prediction too."""
         self._use_autocast()
 
+    def _use_autocast(self) -> None:
+        self.learn.autocast = torch.autocast(device_type=self.learn.device.type, dtype=self.dtype)
+
     def after_loss(self) -> None:
         """Scale the loss that backward will use (float16 only)."""
         if self.scaler is not None and self.learn.training:

@@ -1,0 +1,5 @@
+"""`python -m briskml` runs the briskml command."""
+
+from briskml.cli import main
+
+main()

@@ -1,0 +1,79 @@
+import pytest
+import torch
+
+import briskml as bm
+from briskml.callbacks import Callback
+from briskml.errors import ConfigError
+
+
+class GradNormProbe(Callback):
+    order = 30  # after GradientClip
+
+    def __init__(self):
+        self.norms = []
+
+    def after_backward(self):
+        grads = [p.grad for p in self.learn.model.parameters() if p.grad is not None]
+        self.norms.append(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])).item())
+
+
+def test_gradient_clip_caps_the_global_norm(make_learner):
+    probe = GradNormProbe()
+    learn = make_learner(callbacks=[bm.GradientClip(max_norm=0.01), probe])
+    learn.fit(1, 1e-2)
+    assert max(probe.norms) <= 0.01 + 1e-6
+
+
+def test_gradient_clip_needs_a_positive_norm():
+    with pytest.raises(ConfigError, match="max_norm"):
+        bm.GradientClip(0)
+
+
+def test_mixed_precision_takes_a_dtype_or_its_name():
+    assert bm.MixedPrecision("fp16").dtype == torch.float16
+    with pytest.raises(ConfigError, match="dtype"):
+        bm.MixedPrecision("int8")
+    with pytest.raises(ConfigError, match=r"bfloat16 or torch\.float16"):
+        bm.MixedPrecision(torch.float64)
+
+
+class InfGradient(Callback):
+    order = 5  # before MixedPrecision unscales
+
+    def after_backward(self):
+        if self.learn.training and self.learn.batch_index == 0:
+            self.learn.model.head.weight.grad.fill_(float("inf"))
+
+
+def test_float16_skips_the_step_when_a_gradient_overflows(make_learner):
+    class WeightProbe(Callback):
+        order = 100
+
+        def after_batch(self):
+            if self.learn.training and self.learn.batch_index == 0:
+                self.weight_after_first_batch = self.learn.model.head.weight.detach().clone()
+
+    probe = WeightProbe()
+    learn = make_learner(callbacks=[InfGradient(), probe])
+    learn.to_fp16()
+    start = learn.model.head.weight.detach().clone()
+    learn.fit(1, 1e-2)
+    scaler = next(cb for cb in learn.callbacks if isinstance(cb, bm.MixedPrecision)).scaler
+    assert torch.equal(probe.weight_after_first_batch, start)
+    assert scaler.get_scale() < 2.0**16  # the scale was lowered after the overflow
+    assert not torch.equal(learn.model.head.weight, start)
+
+
+def test_bfloat16_runs_the_forward_pass_in_bfloat16(make_learner):
+    class DtypeProbe(Callback):
+        def after_pred(self):
+            self.dtype = self.learn.preds.dtype
+
+    probe = DtypeProbe()
+    learn = make_learner(callbacks=[probe])
+    learn.to_bf16()
+    learn.fit(1)
+    assert probe.dtype == torch.bfloat16
+    learn.to_fp32()
+    learn.fit(1)
+    assert probe.dtype == torch.float32

@@ -317,6 +317,7 @@ def test_progress_false_is_silent(make_learner, capsys):
     assert captured.out == "" and captured.err == ""
 
 
+@pytest.mark.filterwarnings("ignore:This CPU has no native")
 @pytest.mark.parametrize("precision", ["to_bf16", "to_fp16"])
 def test_mixed_precision_trains_on_the_cpu(make_learner, precision):
     learn = make_learner()

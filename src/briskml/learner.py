@@ -29,6 +29,7 @@ from briskml.callbacks import (
     Recorder,
     suggest_learning_rates,
 )
+from briskml.checkpoint import load_checkpoint, read_export, save_checkpoint, write_export
 from briskml.data import set_seed
 from briskml.errors import ConfigError, DataError, FileFormatError
 from briskml.losses import LOSSES, LossFunc, activation_for, default_loss, loss_name
@@ -46,8 +47,6 @@ from briskml.optim import (
     set_learning_rates,
     set_weight_decay,
 )
-from briskml.persist import optimizer_from_bundle, optimizer_to_bundle, read_bundle, write_bundle
-from briskml.registry import model_from_spec, model_spec
 from briskml.schedules import one_cycle_lr, one_cycle_momentum, slanted_triangular
 
 DEFAULT_WD = 0.01
@@ -499,35 +498,22 @@ class Learner:
         return self
 
     # ----- checkpoints and export ------------------------------------------------------------
-    def _checkpoint_path(self, name: str) -> Path:
-        return self.path / "models" / f"{name}.safetensors"
-
     def save(self, name: str, with_opt: bool = True) -> Path:
         """Save weights (and optimizer state) to path/models/<name>.safetensors, atomically.
 
         A checkpoint of the same name is replaced, as in fastai; the write is atomic, so an
         interrupted save leaves the previous checkpoint whole.
         """
-        tensors = {f"model.{key}": value for key, value in self.model.state_dict().items()}
-        meta: dict[str, Any] = {"content": "checkpoint"}
-        if with_opt:
-            opt_tensors, meta["optimizer"] = optimizer_to_bundle(self.opt)
-            tensors.update(opt_tensors)
-        return write_bundle(self._checkpoint_path(name), tensors, meta)
+        return save_checkpoint(self._checkpoint_path(name), self.model,
+                               self.opt if with_opt else None)
 
     def load(self, name: str, with_opt: bool = True) -> Learner:
         """Load weights (and optimizer state) saved by `save(name)`."""
-        path = self._checkpoint_path(name)
-        tensors, meta = read_bundle(path)
-        load_model_state(self.model, _with_prefix(tensors, "model."), str(path))
-        if with_opt:
-            if "optimizer" not in meta:
-                raise FileFormatError(f"'{path}' was saved without optimizer state; load it with "
-                                      "with_opt=False.")
-            optimizer_from_bundle(self.opt, {k: v for k, v in tensors.items()
-                                             if k.startswith("opt.")},
-                                  meta["optimizer"], str(path))
+        load_checkpoint(self._checkpoint_path(name), self.model, self.opt if with_opt else None)
         return self
+
+    def _checkpoint_path(self, name: str) -> Path:
+        return self.path / "models" / f"{name}.safetensors"
 
     def export(self, fname: str | Path = "export.brisk", overwrite: bool = False) -> Path:
         """Write one file (safetensors weights + JSON) that `load_learner` makes a learner again.
@@ -536,24 +522,14 @@ class Learner:
         with `overwrite=True`.
         """
         target = Path(fname) if Path(fname).is_absolute() else self.path / fname
-        if target.exists() and not overwrite:
-            raise FileExistsError(f"'{target}' already exists; pass overwrite=True to replace it "
-                                  "or choose another name.")
-        spec = model_spec(self.model)
-        if spec is None:
-            raise ConfigError(
-                f"export needs a model registered with briskml.registry.register_model; "
-                f"{type(self.model).__name__} is not. Use learn.save() to keep its weights."
-            )
         meta = {
-            "content": "learner", "kind": self.kind, "model": spec,
+            "kind": self.kind,
             "loss": loss_name(self.loss_func),
             "metrics": [metric.name for metric in self.metrics],
-            "last_epoch": _json_safe(self.recorder.values[-1]) if self.recorder.values else None,
+            "last_epoch": self.recorder.values[-1] if self.recorder.values else None,
             "extra": self._export_extra(),
         }
-        tensors = {f"model.{key}": value for key, value in self.model.state_dict().items()}
-        return write_bundle(target, tensors, meta)
+        return write_export(target, self.model, meta, overwrite)
 
     def _export_extra(self) -> dict[str, Any]:
         """What a subclass needs beyond the model to predict (processors, vocab, classes)."""
@@ -581,46 +557,12 @@ def load_learner(fname: str | Path, device: str | torch.device | None = "cpu") -
         >>> learn = load_learner("adult.brisk")
         >>> learn.predict(df)
     """
-    tensors, meta = read_bundle(fname)
-    if meta.get("content") != "learner":
-        raise FileFormatError(f"'{fname}' is a checkpoint from learn.save(), not an exported "
-                              "learner; load it with learn.load(name) on a matching learner.")
+    meta, model = read_export(fname)
     cls = _LEARNER_KINDS.get(meta.get("kind", ""))
     if cls is None:
         raise FileFormatError(f"'{fname}' holds a learner of kind {meta.get('kind')!r}, unknown to "
                               f"this briskml (known: {sorted(_LEARNER_KINDS)}).")
-    model = model_from_spec(meta["model"], str(fname))
-    load_model_state(model, _with_prefix(tensors, "model."), str(fname))
     return cls._from_export(meta, model, device)
-
-
-def load_model_state(model: nn.Module, tensors: dict[str, Tensor], source: str) -> None:
-    """Copy `tensors` into `model`, naming any missing, unexpected or mis-shaped parameter."""
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    if missing or unexpected:
-        raise FileFormatError(
-            f"'{source}' does not match this model: missing {missing[:5]}, unexpected "
-            f"{unexpected[:5]}. Build the model with the configuration it was saved with."
-        )
-    for key, value in expected.items():
-        if tuple(tensors[key].shape) != tuple(value.shape):
-            raise FileFormatError(
-                f"Parameter '{key}' has shape {tuple(tensors[key].shape)} in '{source}' but "
-                f"{tuple(value.shape)} in this model. Build the model with the configuration it "
-                "was saved with."
-            )
-    model.load_state_dict(tensors)
-
-
-def _with_prefix(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
-    return {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
-
-
-def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: (value if not isinstance(value, float) or math.isfinite(value) else None)
-            for key, value in row.items()}
 
 
 def _pick_device(device: str | torch.device | None) -> torch.device:

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import briskml as bm
-from briskml.callbacks import Callback
+from briskml.callbacks import Callback, training
 from briskml.errors import ConfigError
 
 
@@ -45,6 +45,7 @@ class InfGradient(Callback):
             self.learn.model.head.weight.grad.fill_(float("inf"))
 
 
+@pytest.mark.filterwarnings("ignore:This CPU has no native")
 def test_float16_skips_the_step_when_a_gradient_overflows(make_learner):
     class WeightProbe(Callback):
         order = 100
@@ -64,6 +65,7 @@ def test_float16_skips_the_step_when_a_gradient_overflows(make_learner):
     assert not torch.equal(learn.model.head.weight, start)
 
 
+@pytest.mark.filterwarnings("ignore:This CPU has no native")
 def test_bfloat16_runs_the_forward_pass_in_bfloat16(make_learner):
     class DtypeProbe(Callback):
         def after_pred(self):
@@ -77,3 +79,19 @@ def test_bfloat16_runs_the_forward_pass_in_bfloat16(make_learner):
     learn.to_fp32()
     learn.fit(1)
     assert probe.dtype == torch.float32
+
+
+def test_mixed_precision_warns_on_a_cpu_without_native_support(make_learner, monkeypatch):
+    monkeypatch.setattr(training, "_cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    learn = make_learner()
+    learn.to_bf16()
+    with pytest.warns(RuntimeWarning, match="no native torch.bfloat16 instructions"):
+        learn.fit(1)
+
+
+def test_mixed_precision_is_quiet_where_the_cpu_supports_it(make_learner, monkeypatch, recwarn):
+    monkeypatch.setattr(training, "_cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    learn = make_learner()
+    learn.to_bf16()
+    learn.fit(1)
+    assert not [w for w in recwarn if "native" in str(w.message)]

@@ -84,8 +84,6 @@ class Learner:
                  splitter: Splitter | None = None, callbacks: Sequence[Callback] = (),
                  path: str | Path = ".", device: str | torch.device | None = None,
                  seed: int | None = None, progress: bool = True, wd_bn_bias: bool = False) -> None:
-        if wd_mode not in ("decoupled", "l2"):
-            raise ConfigError(f"wd_mode must be 'decoupled' or 'l2'; got {wd_mode!r}.")
         if not isinstance(model, nn.Module):
             raise ConfigError(f"model must be a torch.nn.Module; got {type(model).__name__}.")
         if seed is not None:
@@ -94,7 +92,7 @@ class Learner:
         self.device = _pick_device(device)
         self.model = model.to(self.device)
         self.metrics = as_metrics(metrics)
-        self.wd = DEFAULT_WD if wd is None else float(wd)
+        self.wd = DEFAULT_WD if wd is None else wd
         self.wd_mode, self.wd_bn_bias, self.seed = wd_mode, wd_bn_bias, seed
         self.path = Path(path)
         self.splitter = splitter or default_splitter
@@ -165,14 +163,13 @@ class Learner:
             handler()
 
     def _with_events(self, body: Callable[[], None], stage: str,
-                     cancel: type[Exception] | None = None) -> None:
+                     cancel: type[Exception] | tuple[()] = ()) -> None:
         """Fire before_<stage>, run the body, swallow the stage's cancel, fire after_<stage>."""
         try:
             self._dispatch(f"before_{stage}")
             body()
-        except Exception as error:
-            if cancel is None or not isinstance(error, cancel):
-                raise
+        except cancel:
+            pass
         self._dispatch(f"after_{stage}")
 
     @contextlib.contextmanager

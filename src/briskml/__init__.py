@@ -13,7 +13,14 @@ from briskml.callbacks import (
     SaveBestModel,
 )
 from briskml.data import DataLoaders, TensorLoader, set_seed
-from briskml.errors import BriskError, ConfigError, DataError, FileFormatError, TrainingDiverged
+from briskml.errors import (
+    BriskError,
+    BriskWarning,
+    ConfigError,
+    DataError,
+    FileFormatError,
+    TrainingDiverged,
+)
 from briskml.layers import MLP, MLPConfig
 from briskml.learner import Learner, load_learner
 from briskml.losses import bce_with_logits_flat, cross_entropy_flat, mse_flat
@@ -38,6 +45,7 @@ __version__ = "0.1.0"
 __all__ = [
     "MLP",
     "BriskError",
+    "BriskWarning",
     "CSVLogger",
     "Callback",
     "CancelBatch",

@@ -19,3 +19,7 @@ class FileFormatError(BriskError, ValueError):
 
 class TrainingDiverged(BriskError, RuntimeError):  # noqa: N818 -- the name the issue gives
     """The training loss became NaN or infinite; the model is restored to the epoch's start."""
+
+
+class BriskWarning(UserWarning):
+    """Something was handled for you but deserves a look (unseen categories, emulated bf16 ...)."""

@@ -85,7 +85,7 @@ def test_mixed_precision_warns_on_a_cpu_without_native_support(make_learner, mon
     monkeypatch.setattr(training, "_cpu_flags", lambda: frozenset({"avx2", "fma"}))
     learn = make_learner()
     learn.to_bf16()
-    with pytest.warns(RuntimeWarning, match="no native torch.bfloat16 instructions"):
+    with pytest.warns(bm.BriskWarning, match="no native torch.bfloat16 instructions"):
         learn.fit(1)
 
 

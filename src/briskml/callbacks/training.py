@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from briskml.callbacks.core import Callback, CancelBatch
-from briskml.errors import ConfigError, TrainingDiverged
+from briskml.errors import BriskWarning, ConfigError, TrainingDiverged
 
 
 class DivergenceGuard(Callback):
@@ -93,7 +93,7 @@ class MixedPrecision(Callback):
                 f"This CPU has no native {self.dtype} instructions, so autocast emulates them: "
                 "on a 2-core AVX2 machine it measured about 30x slower than float32 "
                 "(bench/bf16_cpu.py). Use to_fp32() here; mixed precision pays off on a GPU or a "
-                "CPU with AVX-512 BF16/FP16 or AMX.", RuntimeWarning, stacklevel=2)
+                "CPU with AVX-512 BF16/FP16 or AMX.", BriskWarning, stacklevel=2)
         self._use_autocast()
         if self.dtype == torch.float16 and self.scaler is None:
             self.scaler = torch.amp.GradScaler(self.learn.device.type)

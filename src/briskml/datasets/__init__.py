@@ -1,0 +1,18 @@
+"""Small samples of public datasets shipped inside the package (each with its licence file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from briskml.errors import ConfigError
+
+_DATA = Path(__file__).parent / "data"
+
+
+def bundled_path(filename: str) -> Path:
+    """Path of a file shipped in briskml/datasets/data (samples and their licences)."""
+    path = _DATA / filename
+    if not path.is_file():
+        available = sorted(p.name for p in _DATA.iterdir()) if _DATA.is_dir() else []
+        raise ConfigError(f"No bundled file {filename!r}; bundled files: {available}.")
+    return path

@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 
 import pytest
 import safetensors.torch
@@ -57,3 +59,10 @@ def test_tied_weights_are_stored_once_and_come_back_tied(tmp_path):
 def test_write_json_is_atomic_and_readable(tmp_path):
     path = write_json(tmp_path / "vocab.json", {"tokens": ["xxunk", "xxpad"]})
     assert json.loads(path.read_text()) == {"tokens": ["xxunk", "xxpad"]}
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    path = write_json(tmp_path / "settings.json", {"a": 1})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask

@@ -12,6 +12,11 @@ from briskml.errors import ConfigError
 from briskml.registry import register_model
 
 
+def emb_sz_rule(num_codes: int) -> int:
+    """The lessons' embedding size for `num_codes` codes: min(600, round(1.6 * n**0.56))."""
+    return min(600, round(1.6 * num_codes**0.56))
+
+
 class SigmoidRange(nn.Module):
     """Squash outputs into (low, high) with `sigmoid(x) * (high - low) + low`."""
 

@@ -32,7 +32,7 @@ from briskml.callbacks import (
 from briskml.checkpoint import load_checkpoint, read_export, save_checkpoint, write_export
 from briskml.data import set_seed
 from briskml.errors import ConfigError, DataError, FileFormatError
-from briskml.losses import LOSSES, LossFunc, activation_for, default_loss, loss_name
+from briskml.losses import LossFunc, activation_for, default_loss, loss_from_name, loss_name
 from briskml.metrics import Metric, as_metrics
 from briskml.optim import (
     LearningRate,
@@ -536,7 +536,7 @@ class Learner:
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,
                      device: str | torch.device | None) -> Learner:
         """Rebuild a learner of this kind for inference; subclasses restore their `extra`."""
-        loss = LOSSES[meta["loss"]][0] if meta.get("loss") in LOSSES else None
+        loss = loss_from_name(meta.get("loss"))
         return cls(None, model, loss_func=loss, device=device, progress=False)
 
     def __repr__(self) -> str:

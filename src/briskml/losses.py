@@ -71,6 +71,11 @@ def default_loss(targets: Tensor) -> LossFunc:
     return cross_entropy_flat
 
 
+def loss_from_name(name: str | None, default: LossFunc | None = None) -> LossFunc | None:
+    """The loss function an exported file names (`default` when it names none we know)."""
+    return LOSSES[name][0] if name in LOSSES else default
+
+
 def activation_for(loss_func: LossFunc | None) -> Callable[[Tensor], Tensor] | None:
     """The activation that turns raw outputs into predictions for this loss (softmax, sigmoid)."""
     name = loss_name(loss_func)

@@ -239,14 +239,17 @@ def apply_weight_decay(optimizer: torch.optim.Optimizer,
                        decayed: Sequence[Sequence[nn.Parameter]]) -> None:
     """Before the step: shrink the weights (decoupled) or add wd*w to their gradients (L2).
 
-    Only parameters in `decayed` that received a gradient are touched, so frozen layers, biases and
-    normalisation weights (unless asked for) are left alone.
+    Only parameters in `decayed` that received a dense gradient are touched, so frozen layers,
+    biases and normalisation weights (unless asked for) are left alone. A sparse gradient (an
+    embedding built with sparse=True) names the rows a batch used; decaying the whole table for it
+    would cost a pass over every row, so those are left to the optimizer (collab's LazyAdam decays
+    the rows it updates).
     """
     for group, params in zip(optimizer.param_groups, decayed, strict=True):
         wd = group["wd"]
         if not wd:
             continue
-        with_grad = [p for p in params if p.grad is not None]
+        with_grad = [p for p in params if p.grad is not None and not p.grad.is_sparse]
         if not with_grad:
             continue
         # One fused call per group (the same primitives torch's own optimizers use); no_grad is

@@ -14,7 +14,8 @@ class GradNormProbe(Callback):
 
     def after_backward(self):
         grads = [p.grad for p in self.learn.model.parameters() if p.grad is not None]
-        self.norms.append(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])).item())
+        norms = [(g.coalesce().values() if g.is_sparse else g).norm() for g in grads]
+        self.norms.append(torch.linalg.vector_norm(torch.stack(norms)).item())
 
 
 def test_gradient_clip_caps_the_global_norm(make_learner):
@@ -95,3 +96,23 @@ def test_mixed_precision_is_quiet_where_the_cpu_supports_it(make_learner, monkey
     learn.to_bf16()
     learn.fit(1)
     assert not [w for w in recwarn if "native" in str(w.message)]
+
+
+class SparseEmbeddingModel(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(10, 3, sparse=True)
+        self.head = torch.nn.Linear(3, 1)
+
+    def forward(self, ids):
+        return self.head(self.embedding(ids))
+
+
+def test_gradient_clip_handles_sparse_gradients():
+    ids, y = torch.randint(0, 10, (32,)), 100 * torch.randn(32)
+    data = bm.DataLoaders(bm.TensorLoader(ids, y, bs=8), None)
+    probe = GradNormProbe()
+    learn = bm.Learner(data, SparseEmbeddingModel(), opt_func=torch.optim.SGD, wd=0.0,
+                       progress=False, callbacks=[bm.GradientClip(max_norm=0.5), probe])
+    learn.fit(1, 1e-3)
+    assert max(probe.norms) <= 0.5 + 1e-5

@@ -58,8 +58,17 @@ class GradientClip(Callback):
         self.max_norm = max_norm
 
     def after_backward(self) -> None:
-        """Clip the trainable parameters' gradients."""
-        torch.nn.utils.clip_grad_norm_(self.learn.model.parameters(), self.max_norm)
+        """Clip the trainable parameters' gradients (dense and sparse) to one global norm."""
+        grads = [p.grad for p in self.learn.model.parameters() if p.grad is not None]
+        if not any(grad.is_sparse for grad in grads):
+            torch.nn.utils.clip_grad_norm_(self.learn.model.parameters(), self.max_norm)
+            return
+        # clip_grad_norm_ has no sparse support: take the norm of a sparse gradient's values.
+        norms = [(g.coalesce().values() if g.is_sparse else g).norm() for g in grads]
+        total = torch.linalg.vector_norm(torch.stack(norms))
+        scale = (self.max_norm / (total + 1e-6)).clamp(max=1.0)
+        for grad in grads:
+            grad.mul_(scale)
 
 
 _DTYPES = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from briskml.datasets.reviews import synthetic_reviews
 from briskml.errors import ConfigError
+
+__all__ = ["bundled_path", "synthetic_reviews"]
 
 _DATA = Path(__file__).parent / "data"
 

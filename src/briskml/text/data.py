@@ -1,0 +1,360 @@
+"""TextData: documents tokenised once, numericalised, split, and served by text loaders.
+
+Example:
+    >>> data_lm = TextData.from_df(df, text_cols="text", for_lm=True, bs=64, seq_len=72)
+    >>> data_clas = TextData.from_df(df, text_cols="text", label_col="label",
+    ...                              valid_col="is_valid", vocab=data_lm.vocab, bs=32)
+    >>> data_clas.show_batch(3)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from briskml.errors import ConfigError, DataError, FileFormatError
+from briskml.text.arrays import read_arrays, write_arrays
+from briskml.text.corpus import TokenizedCorpus
+from briskml.text.labels import encode_labels, split_documents
+from briskml.text.loaders import ClassificationLoader, LMLoader
+from briskml.text.tokenize import BaseTokenizer, Tokenizer, join_fields, tokenizer_from_dict
+from briskml.text.vocab import Vocab
+
+
+@dataclass(frozen=True)
+class TextSettings:
+    """How the loaders serve the data (the lessons' names)."""
+
+    for_lm: bool = False
+    bs: int = 64
+    seq_len: int = 72
+    backwards: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("bs", "seq_len"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer; got {value!r}.")
+
+
+class TextData:
+    """Tokenised texts, their vocabulary and labels, with loaders for a language model or a
+    classifier (`train`, `valid`, and `test` once `add_test` is called).
+
+    Build with `from_df`, `from_csv` or `from_folder`; `save`/`load` keep everything (no pickle).
+
+    Example:
+        >>> data = TextData.from_df(df, text_cols="text", label_col="label", valid_pct=0.1, seed=42)
+        >>> data.vocab, data.classes
+        >>> tokens, labels = next(iter(data.train))
+    """
+
+    def __init__(self, ids: np.ndarray, offsets: np.ndarray, vocab: Vocab,
+                 tokenizer: BaseTokenizer, train_docs: np.ndarray,
+                 valid_docs: np.ndarray | None = None, labels: np.ndarray | None = None,
+                 classes: Sequence[Any] | None = None,
+                 settings: TextSettings = TextSettings()) -> None:
+        # ids may be a memory map (loaded files); the small arrays are copied into memory.
+        self.ids, self.offsets = ids, np.array(offsets, dtype=np.int64)
+        self.vocab, self.tokenizer = vocab, tokenizer
+        self.train_docs = np.array(train_docs, dtype=np.int64)
+        self.valid_docs = None if valid_docs is None else np.array(valid_docs, dtype=np.int64)
+        self.labels = None if labels is None else np.array(labels, dtype=np.int64)
+        self.classes = None if classes is None else list(classes)
+        self.settings = settings
+        if not settings.for_lm and self.labels is None:
+            raise ConfigError("A classifier needs labels: pass label_col=..., or for_lm=True for "
+                              "a language model.")
+        self._id_tensor = torch.from_numpy(np.asarray(ids).astype(np.int32))
+        self.train = self._loader(self.train_docs, shuffle=True)
+        self.valid = None
+        if self.valid_docs is not None:
+            self.valid = self._loader(self.valid_docs, shuffle=False)
+        self.test: Any = None
+
+    # ----- building ------------------------------------------------------------------------------
+    @classmethod
+    def from_df(cls, df: pd.DataFrame, text_cols: str | Sequence[str],
+                label_col: str | None = None, valid_col: str | None = None,
+                valid_pct: float = 0.1, seed: int | None = None, for_lm: bool = False,
+                vocab: Vocab | None = None, tokenizer: BaseTokenizer | None = None,
+                bs: int = 64, seq_len: int = 72, backwards: bool = False,
+                max_vocab: int = 60000, min_freq: int = 2,
+                n_workers: int | None = None) -> TextData:
+        """Tokenise `text_cols` of a DataFrame (cached), build or reuse a vocab, split, batch.
+
+        Several text columns are joined with `xxfld n` before each field. Validation rows come
+        from the boolean `valid_col`, else a random `valid_pct` (seeded by `seed`).
+
+        Example:
+            >>> data_lm = TextData.from_df(df, text_cols="text", for_lm=True, valid_pct=0.1)
+            >>> data = TextData.from_df(df, "text", label_col="label", valid_col="is_valid",
+            ...                         vocab=data_lm.vocab)
+        """
+        settings = TextSettings(for_lm, bs, seq_len, backwards)
+        split, labels = _split_and_labels(df, label_col, valid_col, valid_pct, seed, for_lm)
+        tokenizer = tokenizer or Tokenizer()
+        texts = join_fields(df, text_cols)
+        tokenizer.prepare([texts[i] for i in split[0].tolist()])
+        corpus = tokenizer.tokenize(texts, n_workers=n_workers)
+        return cls._from_corpus(corpus, tokenizer, split, labels, vocab, max_vocab, min_freq,
+                                settings)
+
+    @classmethod
+    def from_csv(cls, path: str | os.PathLike, text_cols: str | Sequence[str],
+                 label_col: str | None = None, valid_col: str | None = None,
+                 valid_pct: float = 0.1, seed: int | None = None, for_lm: bool = False,
+                 vocab: Vocab | None = None, tokenizer: BaseTokenizer | None = None,
+                 bs: int = 64, seq_len: int = 72, backwards: bool = False,
+                 max_vocab: int = 60000, min_freq: int = 2, n_workers: int | None = None,
+                 chunksize: int = 10_000) -> TextData:
+        """Like `from_df` for a CSV file, whose text is read `chunksize` rows at a time.
+
+        Example:
+            >>> data = TextData.from_csv("texts.csv", "text", label_col="label",
+            ...                          valid_col="is_valid")
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"No such CSV file: '{path}'.")
+        text_columns = [text_cols] if isinstance(text_cols, str) else list(text_cols)
+        columns = [column for column in (label_col, valid_col) if column is not None]
+        tokenizer = tokenizer or Tokenizer()
+        if not tokenizer.is_fitted:  # a subword model trains on text held in memory
+            frame = pd.read_csv(path, usecols=text_columns + columns)
+            return cls.from_df(frame, text_columns, label_col, valid_col, valid_pct, seed, for_lm,
+                               vocab, tokenizer, bs, seq_len, backwards, max_vocab, min_freq,
+                               n_workers)
+        settings = TextSettings(for_lm, bs, seq_len, backwards)
+        frame = pd.read_csv(path, usecols=columns) if columns else None
+        # Check labels and split before the long part when there are columns to check.
+        checked = None if frame is None else _split_and_labels(frame, label_col, valid_col,
+                                                               valid_pct, seed, for_lm)
+        corpus = tokenizer.tokenize_csv(path, text_columns, chunksize=chunksize,
+                                        n_workers=n_workers)
+        if checked is None:
+            frame = pd.DataFrame(index=pd.RangeIndex(len(corpus)))
+            checked = _split_and_labels(frame, None, None, valid_pct, seed, for_lm)
+        return cls._from_corpus(corpus, tokenizer, *checked, vocab, max_vocab, min_freq, settings)
+
+    @classmethod
+    def from_folder(cls, path: str | os.PathLike, train: str = "train",
+                    valid: str | None = "test", classes: Sequence[str] | None = None,
+                    include: Sequence[str] | None = None, for_lm: bool = False,
+                    valid_pct: float = 0.1, seed: int | None = None,
+                    tokenizer: BaseTokenizer | None = None, vocab: Vocab | None = None,
+                    bs: int = 64, seq_len: int = 72, backwards: bool = False,
+                    max_vocab: int = 60000, min_freq: int = 2,
+                    n_workers: int | None = None) -> TextData:
+        """Texts from the IMDb folder layout: `path/train/<class>/*.txt`, `path/test/<class>/...`.
+
+        A classifier takes its labels from the folder names (`classes`, by default the folders
+        found under both `train` and `valid`, so `train/unsup` is left out) and validates on
+        `valid`. A language model (`for_lm=True`) uses every text under `train` and `valid`
+        (unlabelled ones too; `include` limits the folders) and splits off a fresh `valid_pct`.
+
+        Example:
+            >>> data_lm = TextData.from_folder("aclImdb", for_lm=True, valid_pct=0.1, seed=42)
+            >>> data = TextData.from_folder("aclImdb", vocab=data_lm.vocab)
+        """
+        from briskml.text.folders import list_text_files
+
+        settings = TextSettings(for_lm, bs, seq_len, backwards)
+        listing = list_text_files(Path(path), train, valid, classes, include, for_lm)
+        tokenizer = tokenizer or Tokenizer()
+        if for_lm:
+            split = split_documents(len(listing.files), None, valid_pct, seed)
+            labels = None
+        else:
+            split = (listing.train_docs, listing.valid_docs)
+            labels = encode_labels(pd.Series(listing.labels), split[0], "the class folders")
+        tokenizer.prepare(_read_texts([listing.files[i] for i in split[0].tolist()]))
+        corpus = tokenizer.tokenize_files(listing.files, n_workers=n_workers)
+        return cls._from_corpus(corpus, tokenizer, split, labels, vocab, max_vocab, min_freq,
+                                settings)
+
+    @classmethod
+    def _from_corpus(cls, corpus: TokenizedCorpus, tokenizer: BaseTokenizer,
+                     split: tuple[np.ndarray, np.ndarray | None],
+                     labels: tuple[np.ndarray, list[Any]] | None, vocab: Vocab | None,
+                     max_vocab: int, min_freq: int, settings: TextSettings) -> TextData:
+        train_docs, valid_docs = split
+        if vocab is None:
+            vocab = Vocab.from_corpus(corpus, max_vocab, min_freq, documents=train_docs,
+                                      special_tokens=tokenizer.special_tokens)
+        else:
+            if not isinstance(vocab, Vocab):
+                raise ConfigError(f"vocab must be a briskml Vocab (e.g. data_lm.vocab); got "
+                                  f"{type(vocab).__name__}.")
+            vocab.check_special_tokens(tokenizer.special_tokens, "the tokenizer")
+        ids = vocab.numericalize_corpus(corpus)
+        codes, classes = labels if labels is not None else (None, None)
+        return cls(ids, corpus.offsets, vocab, tokenizer, train_docs, valid_docs, codes, classes,
+                   settings)
+
+    # ----- loaders -------------------------------------------------------------------------------
+    def _loader(self, documents: np.ndarray, shuffle: bool, ids: torch.Tensor | None = None,
+                offsets: np.ndarray | None = None, labelled: bool = True
+                ) -> LMLoader | ClassificationLoader:
+        """A loader over `documents` of this data (or of other `ids`/`offsets`, unlabelled)."""
+        settings = self.settings
+        if ids is None:
+            ids, offsets = self._id_tensor, self.offsets
+        if settings.for_lm:
+            return LMLoader(ids, offsets, documents, settings.bs, settings.seq_len, shuffle,
+                            settings.backwards)
+        labels = None
+        if labelled and self.labels is not None:
+            labels = torch.from_numpy(self.labels[documents])
+        return ClassificationLoader(ids, offsets, documents, labels, settings.bs, shuffle,
+                                    self.vocab.pad_id, settings.backwards)
+
+    def add_test(self, texts: Sequence[str] | pd.Series) -> Any:
+        """Tokenise and numericalise new texts into `self.test` (sorted by length; see `order`)."""
+        corpus = self.tokenizer.tokenize(list(texts))
+        ids = torch.from_numpy(self.vocab.numericalize_corpus(corpus).astype(np.int32))
+        documents = np.arange(len(corpus))
+        self.test = self._loader(documents, False, ids, corpus.offsets, labelled=False)
+        return self.test
+
+    # ----- inspecting ----------------------------------------------------------------------------
+    @property
+    def bs(self) -> int:
+        """Batch size."""
+        return self.settings.bs
+
+    @property
+    def for_lm(self) -> bool:
+        """Whether this is language-model data."""
+        return self.settings.for_lm
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def lengths(self) -> np.ndarray:
+        """Tokens per document."""
+        return np.diff(self.offsets)
+
+    def decode_labels(self, labels: torch.Tensor | np.ndarray | Sequence[int]) -> list[Any]:
+        """The user's classes for label ids."""
+        if self.classes is None:
+            raise ConfigError("Language-model data has no classes.")
+        values = labels.tolist() if hasattr(labels, "tolist") else list(labels)
+        return [self.classes[i] for i in values]
+
+    def show_batch(self, n: int = 5, ds: str = "train", readable: bool = False) -> pd.DataFrame:
+        """The first `n` rows of a batch as a DataFrame of decoded text (and labels or targets).
+
+        Tokens are shown as the model sees them (xxbos xxmaj ...) unless `readable`.
+        """
+        loader = {"train": self.train, "valid": self.valid, "test": self.test}.get(ds)
+        if loader is None:
+            raise ConfigError(f"ds must be 'train', 'valid' or 'test' (with data); got {ds!r}.")
+        batch = next(iter(loader))
+        texts = [self._show(row) for row in batch[0][:n]]
+        if self.for_lm:
+            return pd.DataFrame({"text": texts, "target": [self._show(r) for r in batch[1][:n]]})
+        if readable:
+            texts = [self.tokenizer.decode(text.split(" ")) for text in texts]
+        frame = pd.DataFrame({"text": texts})
+        if len(batch) > 1:
+            frame["label"] = self.decode_labels(batch[1][:n])
+        return frame
+
+    def _show(self, row: torch.Tensor) -> str:
+        return self.vocab.textify(row[row != self.vocab.pad_id])
+
+    # ----- files -------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write tokens, vocab, labels and settings to one safetensors file (no pickle).
+
+        Example:
+            >>> data.save("imdb_lm.textdata")
+            >>> data = TextData.load("imdb_lm.textdata")
+        """
+        arrays = {"ids": np.asarray(self.ids), "offsets": self.offsets,
+                  "train_docs": self.train_docs}
+        if self.valid_docs is not None:
+            arrays["valid_docs"] = self.valid_docs
+        if self.labels is not None:
+            arrays["labels"] = self.labels
+        arrays.update(self.tokenizer.state_arrays())
+        meta = {"kind": "text_data", "vocab": self.vocab.to_dict(),
+                "tokenizer": self.tokenizer.to_dict(), "classes": self.classes,
+                "settings": {"for_lm": self.for_lm, "bs": self.bs,
+                             "seq_len": self.settings.seq_len,
+                             "backwards": self.settings.backwards}}
+        return write_arrays(path, arrays, meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, tokenizer: BaseTokenizer | None = None,
+             **settings: Any) -> TextData:
+        """Read a file written by `save` (memory-mapped); keyword arguments override bs etc."""
+        arrays, meta = read_arrays(path, mmap=True)
+        if meta.get("kind") != "text_data":
+            raise FileFormatError(f"'{path}' holds {meta.get('kind')!r}, not TextData.")
+        tokenizer = tokenizer or tokenizer_from_dict(meta["tokenizer"], arrays, str(path))
+        saved = TextSettings(**{**meta["settings"], **settings})
+        return cls(arrays["ids"], arrays["offsets"], Vocab.from_dict(meta["vocab"]), tokenizer,
+                   arrays["train_docs"], arrays.get("valid_docs"), arrays.get("labels"),
+                   meta.get("classes"), saved)
+
+    def __repr__(self) -> str:
+        kind = "language model" if self.for_lm else f"classifier, {len(self.classes or [])} classes"
+        num_valid = 0 if self.valid_docs is None else len(self.valid_docs)
+        return (f"TextData({kind}: {len(self.train_docs)} train / {num_valid} valid documents, "
+                f"{int(self.offsets[-1]):,} tokens, vocab {len(self.vocab)}, bs={self.bs})")
+
+
+def _split_and_labels(df: pd.DataFrame, label_col: str | None, valid_col: str | None,
+                      valid_pct: float, seed: int | None, for_lm: bool
+                      ) -> tuple[tuple[np.ndarray, np.ndarray | None],
+                                 tuple[np.ndarray, list[Any]] | None]:
+    """((train rows, valid rows), (label codes, classes) or None for a language model)."""
+    _check_columns(df, label_col, valid_col)
+    split = split_documents(len(df), _valid_mask(df, valid_col), valid_pct, seed)
+    return split, _labels(df, label_col, split[0], for_lm)
+
+
+def _check_columns(df: pd.DataFrame, label_col: str | None, valid_col: str | None) -> None:
+    for name, column in (("label_col", label_col), ("valid_col", valid_col)):
+        if column is not None and column not in df.columns:
+            raise DataError(f"{name}={column!r} is not a column; the columns are "
+                            f"{list(df.columns)}.")
+
+
+def _valid_mask(df: pd.DataFrame, valid_col: str | None) -> np.ndarray | None:
+    if valid_col is None:
+        return None
+    values = df[valid_col]
+    if values.isna().any():
+        raise DataError(f"valid_col {valid_col!r} has {int(values.isna().sum())} missing "
+                        "values; fill it with True (validation) or False (training).")
+    if values.dtype == object:
+        values = values.astype(str).str.lower().map({"true": True, "false": False, "1": True,
+                                                     "0": False})
+        if values.isna().any():
+            raise DataError(f"valid_col {valid_col!r} must hold booleans (True/False or 1/0).")
+    return values.to_numpy().astype(bool)
+
+
+def _labels(df: pd.DataFrame, label_col: str | None, train_docs: np.ndarray, for_lm: bool
+            ) -> tuple[np.ndarray, list[Any]] | None:
+    if for_lm:
+        return None
+    if label_col is None:
+        raise ConfigError("A classifier needs label_col=<column of classes>; for a language "
+                          "model pass for_lm=True.")
+    return encode_labels(df[label_col], train_docs, f"label_col {label_col!r}")
+
+
+def _read_texts(paths: Sequence[Path]) -> Iterator[str]:
+    for path in paths:
+        yield Path(path).read_bytes().decode("utf-8", errors="replace")

@@ -1,0 +1,184 @@
+"""Subword tokenisation with sentencepiece, interchangeable with the word tokenizer."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from briskml.errors import ConfigError
+from briskml.text.corpus import CorpusBuilder
+from briskml.text.parallel import resolve_workers
+from briskml.text.rules import (
+    BOS,
+    DEFAULT_RULES,
+    EOS,
+    SPECIAL_TOKENS,
+    UNK,
+    Rule,
+    apply_capitals,
+    replace_wrep,
+    rm_useless_spaces,
+    rule_name,
+    tidy_spacing,
+    undo_special_tokens,
+)
+from briskml.text.tokenize import BaseTokenizer, rules_by_name
+from briskml.text.workers import read_text_files
+
+_MODEL_TYPES = ("unigram", "bpe", "char", "word")
+# Languages whose alphabets are small enough to cover every character, as fastai sets it.
+_SMALL_ALPHABETS = {"de", "en", "es", "fr", "it", "nl", "pt", "da", "sv", "fi", "no", "ro", "ca"}
+_SPOOL_KEY = -1  # sentencepiece ids never change, so the builder keeps one mapping for them
+
+
+class SentencePieceTokenizer(BaseTokenizer):
+    """Subword units learnt on the corpus with sentencepiece (unigram by default).
+
+    Texts get the same pre-rules and special tokens as `Tokenizer` (xxbos, xxmaj, xxup, xxrep,
+    xxwrep; words lower-cased) before being cut into pieces; special tokens are pieces of their own.
+    `TextData` trains it on the training texts when it is not trained yet.
+
+    Example:
+        >>> tokenizer = SentencePieceTokenizer(vocab_sz=8000).fit(df["text"])
+        >>> tokenizer("Hello World!")
+        ['▁', 'xxbos', '▁', 'xxmaj', '▁hello', '▁', 'xxmaj', '▁world', '!']
+    """
+
+    kind = "sentencepiece"
+
+    def __init__(self, vocab_sz: int = 30000, model_type: str = "unigram", lang: str = "en",
+                 char_coverage: float | None = None, rules: Sequence[Rule] | None = None,
+                 add_bos: bool = True, add_eos: bool = False, max_sentence_length: int = 1 << 16,
+                 n_workers: int | None = None, cache: bool = True) -> None:
+        super().__init__(n_workers, cache)
+        if model_type not in _MODEL_TYPES:
+            raise ConfigError(f"model_type must be one of {_MODEL_TYPES}; got {model_type!r}.")
+        if not isinstance(vocab_sz, int) or vocab_sz < len(SPECIAL_TOKENS) + 1:
+            raise ConfigError(f"vocab_sz must be an integer > {len(SPECIAL_TOKENS)}; got "
+                              f"{vocab_sz!r}.")
+        self.vocab_sz, self.model_type, self.lang = vocab_sz, model_type, lang
+        self.char_coverage = char_coverage or (0.99999 if lang in _SMALL_ALPHABETS else 0.9998)
+        self.rules = tuple(DEFAULT_RULES if rules is None else rules)
+        self.add_bos, self.add_eos = add_bos, add_eos
+        self.max_sentence_length = max_sentence_length
+        self.model: bytes | None = None
+        self.processor: Any = None
+        self._capitals: dict[str, str] = {}
+
+    # ----- training ----------------------------------------------------------------------------
+    def fit(self, texts: Iterable[str]) -> SentencePieceTokenizer:
+        """Train the subword model on `texts` (after the pre-rules and special tokens)."""
+        import sentencepiece
+
+        model = io.BytesIO()
+        try:
+            sentencepiece.SentencePieceTrainer.train(
+                sentence_iterator=self._prepared(texts), model_writer=model,
+                vocab_size=self.vocab_sz, model_type=self.model_type,
+                character_coverage=self.char_coverage, unk_id=0, unk_piece=UNK,
+                pad_id=-1, bos_id=-1, eos_id=-1, user_defined_symbols=list(SPECIAL_TOKENS[1:]),
+                hard_vocab_limit=False, max_sentence_length=self.max_sentence_length,
+                input_sentence_size=1_000_000, shuffle_input_sentence=True,
+                num_threads=resolve_workers(self.n_workers), minloglevel=2,
+            )
+        except RuntimeError as error:
+            raise ConfigError(f"sentencepiece could not train on these texts ({error}). Give more "
+                              f"text or a smaller vocab_sz than {self.vocab_sz}.") from error
+        self._set_model(model.getvalue())
+        return self
+
+    def _set_model(self, model: bytes) -> None:
+        import sentencepiece
+
+        self.model = model
+        self.processor = sentencepiece.SentencePieceProcessor(model_proto=model)
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether a subword model has been trained (or loaded)."""
+        return self.model is not None
+
+    def prepare(self, train_texts: Iterable[str]) -> None:
+        """Train on `train_texts` unless already trained."""
+        if not self.is_fitted:
+            self.fit(train_texts)
+
+    # ----- tokenising --------------------------------------------------------------------------
+    def _prepare(self, text: str) -> str:
+        for rule in self.rules:
+            text = rule(text)
+        text = apply_capitals(rm_useless_spaces(replace_wrep(text)).strip(), self._capitals)
+        return f"{BOS + ' ' if self.add_bos else ''}{text}{' ' + EOS if self.add_eos else ''}"
+
+    def _prepared(self, texts: Iterable[str]) -> Iterator[str]:
+        for text in texts:
+            yield self._prepare(text)
+
+    def __call__(self, text: str) -> list[str]:
+        """The pieces of one text."""
+        self._check_fitted()
+        return self.processor.encode(self._prepare(text), out_type=str)
+
+    def decode(self, tokens: Sequence[str]) -> str:
+        """Readable text from pieces (special tokens undone, capitals restored)."""
+        self._check_fitted()
+        return tidy_spacing(undo_special_tokens(self.processor.decode_pieces(list(tokens))))
+
+    def _run(self, batches: Iterator[list[str]], n_workers: int, builder: CorpusBuilder,
+             files: bool) -> None:
+        self._check_fitted()
+        pieces = [self.processor.id_to_piece(i) for i in range(self.processor.get_piece_size())]
+        for number, batch in enumerate(batches):
+            texts, bad = read_text_files(batch) if files else (batch, [])
+            prepared = [self._prepare(text) for text in texts]
+            encoded = self.processor.encode(prepared, out_type=int, num_threads=n_workers)
+            lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
+            ids = np.fromiter(chain.from_iterable(encoded), np.int32, int(lengths.sum()))
+            num_empty = sum(1 for text in texts if not text.strip())
+            builder.add(((_SPOOL_KEY, pieces if number == 0 else [], ids, lengths, num_empty),
+                         bad))
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise ConfigError("This SentencePieceTokenizer is not trained yet; call "
+                              "tokenizer.fit(texts) first (TextData does it for you).")
+
+    # ----- settings and files ------------------------------------------------------------------
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Everything the pieces depend on, the trained model's hash included."""
+        self._check_fitted()
+        return {**self.to_dict(), "model_sha256": hashlib.sha256(self.model).hexdigest()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able description (the model itself goes in `state_arrays`)."""
+        return {"kind": self.kind, "vocab_sz": self.vocab_sz, "model_type": self.model_type,
+                "lang": self.lang, "char_coverage": self.char_coverage,
+                "rules": [rule_name(rule) for rule in self.rules], "add_bos": self.add_bos,
+                "add_eos": self.add_eos, "max_sentence_length": self.max_sentence_length}
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The trained model's bytes, to store beside `to_dict()`."""
+        self._check_fitted()
+        return {"sentencepiece_model": np.frombuffer(self.model, dtype=np.uint8)}
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any], arrays: dict[str, np.ndarray],
+                  source: str = "the file") -> SentencePieceTokenizer:
+        """Rebuild a trained tokenizer from `to_dict()` and `state_arrays()`."""
+        options = {key: value for key, value in document.items() if key not in ("kind", "rules")}
+        tokenizer = cls(**options, rules=rules_by_name(document["rules"], source))
+        if "sentencepiece_model" not in arrays:
+            raise ConfigError(f"{source} lacks the sentencepiece model it was tokenised with.")
+        tokenizer._set_model(np.asarray(arrays["sentencepiece_model"]).tobytes())
+        return tokenizer
+
+    def __repr__(self) -> str:
+        state = "trained" if self.is_fitted else "not trained"
+        return (f"SentencePieceTokenizer(vocab_sz={self.vocab_sz}, "
+                f"model_type={self.model_type!r}, {state})")

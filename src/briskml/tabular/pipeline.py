@@ -1,0 +1,383 @@
+"""TabularPipeline: the fitted processors plus the target, turning DataFrames into tensors and back.
+
+Fitted once on the training rows by `TabularData`, then applied unchanged to validation, test and
+inference rows; `to_json` / `from_json` carry it inside an exported learner.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.tabular.procs import (
+    Categorify,
+    Normalize,
+    ProcReport,
+    TabularProc,
+    plain_value,
+    proc_from_json,
+    proc_to_json,
+)
+
+ProcLike = TabularProc | type[TabularProc]
+TARGET_KINDS = ("category", "regression", "multi_label")
+UNKNOWN_CHOICES = ("warn", "error", "ignore")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class TabularPipeline:
+    """Fitted processors and target encoding: DataFrame -> (cat codes, continuous) tensors.
+
+    Example:
+        >>> pipeline = TabularPipeline.fit(df, train_rows, ["city"], ["age"], [Categorify],
+        ...                                y_names=["price"])
+        >>> cats, conts = pipeline.inputs(new_df)
+    """
+
+    def __init__(self, cat_names: list[str], cont_names: list[str], procs: list[TabularProc],
+                 y_names: list[str], y_kind: str | None, classes: list[Any] | None = None,
+                 log_y: bool = False) -> None:
+        self.cat_names, self.cont_names = list(cat_names), list(cont_names)
+        self.procs = sorted(procs, key=lambda proc: proc.order)
+        self.y_names, self.y_kind, self.classes, self.log_y = list(y_names), y_kind, classes, log_y
+        self.out_cat_names, self.out_cont_names = list(cat_names), list(cont_names)
+
+    # ----- fitting ------------------------------------------------------------------------------
+    @classmethod
+    def fit(cls, df: pd.DataFrame, train_rows: np.ndarray, cat_names: Sequence[str],
+            cont_names: Sequence[str], procs: Sequence[ProcLike], y_names: Sequence[str],
+            y_block: str | None = None, log_y: bool = False) -> TabularPipeline:
+        """Fit the processors on `df.iloc[train_rows]` and the target on every row of `df`."""
+        check_columns(df, {"y": y_names, "cat_names": cat_names, "cont_names": cont_names})
+        _check_no_missing_targets(df[list(y_names)])
+        y_kind = target_kind(df, list(y_names), y_block)
+        if log_y and y_kind != "regression":
+            raise ConfigError(f"log_y=True needs a regression target; {list(y_names)} is treated "
+                              f"as {y_kind!r} (pass y_block='regression' if it is numeric).")
+        pipeline = cls(list(cat_names), list(cont_names), _instantiate(procs), list(y_names),
+                       y_kind, log_y=log_y)
+        pipeline._check_procs()
+        pipeline._fit_procs(df.iloc[train_rows])
+        if y_kind == "category":
+            pipeline.classes = sorted_labels(df[y_names[0]], y_names[0])
+        return pipeline
+
+    def _check_procs(self) -> None:
+        if self.cat_names and not any(isinstance(proc, Categorify) for proc in self.procs):
+            raise ConfigError(f"cat_names {self.cat_names} need Categorify in procs (it turns "
+                              "categories into the codes the embeddings look up).")
+
+    def _fit_procs(self, train: pd.DataFrame) -> None:
+        frame = self._select(train)
+        cat_names, cont_names = self.cat_names, self.cont_names
+        for proc in self.procs:
+            cat_names, cont_names = proc.fit(frame, cat_names, cont_names)
+            frame = proc.transform(frame)
+        self.out_cat_names, self.out_cont_names = cat_names, cont_names
+
+    # ----- applying -----------------------------------------------------------------------------
+    def inputs(self, df: pd.DataFrame, unknown: str = "ignore") -> tuple[Tensor, Tensor]:
+        """(cat codes int64 (rows, n_cat), continuous float32 (rows, n_cont)) for `df`'s rows.
+
+        `unknown` says what to do with categories unseen in training and missing values: "ignore"
+        (code 0 / the fill value), "warn" (the same, plus one BriskWarning counting them per
+        column) or "error" (raise).
+        """
+        if unknown not in UNKNOWN_CHOICES:
+            raise ConfigError(f"unknown must be one of {UNKNOWN_CHOICES}; got {unknown!r}.")
+        missing = [name for name in [*self.cat_names, *self.cont_names] if name not in df.columns]
+        if missing:
+            raise DataError(f"The rows lack the column(s) {missing} the model was trained with; "
+                            "add them (missing values are fine).")
+        frame = self._select(df)
+        report = ProcReport() if unknown != "ignore" else None
+        for proc in self.procs:
+            frame = proc.transform(frame, report)
+        if report:
+            _handle_report(report, unknown)
+        return self._tensors(frame)
+
+    def _select(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The input columns only, continuous ones as float64 (a new frame: `df` is untouched)."""
+        frame = df[[*self.cat_names, *self.cont_names]].copy(deep=False)
+        for name in self.cont_names:
+            frame[name] = numeric_column(df[name], name)
+        return frame
+
+    def _tensors(self, frame: pd.DataFrame) -> tuple[Tensor, Tensor]:
+        num_rows = len(frame)
+        cats = frame[self.out_cat_names].to_numpy(dtype=np.int64)
+        cats = cats.reshape(num_rows, len(self.out_cat_names))
+        conts = frame[self.out_cont_names].to_numpy(dtype=np.float64, na_value=np.nan)
+        conts = conts.reshape(num_rows, len(self.out_cont_names))
+        if np.isnan(conts).any():
+            columns = [name for name, bad in zip(self.out_cont_names, np.isnan(conts).any(0),
+                                                 strict=True) if bad]
+            raise DataError(f"Continuous column(s) {columns} have missing values and procs has no "
+                            "FillMissing; add FillMissing to procs or fill them first.")
+        conts = np.clip(conts, -_FLOAT32_MAX, _FLOAT32_MAX).astype(np.float32)
+        return torch.from_numpy(cats), torch.from_numpy(conts)
+
+    def targets(self, df: pd.DataFrame) -> Tensor:
+        """The encoded target: class index (int64), values (float32) or 0/1 labels (float32)."""
+        absent = [name for name in self.y_names if name not in df.columns]
+        if absent:
+            raise DataError(f"The rows lack the target column(s) {absent}.")
+        values = df[self.y_names]
+        _check_no_missing_targets(values)
+        if self.y_kind == "category":
+            return self._class_indices(values[self.y_names[0]])
+        numbers = np.column_stack([numeric_column(values[name], name) for name in self.y_names])
+        if self.log_y:
+            numbers = _log(numbers, self.y_names)
+        numbers = numbers.astype(np.float32)
+        return torch.from_numpy(numbers[:, 0] if numbers.shape[1] == 1 else numbers)
+
+    def _class_indices(self, labels: pd.Series) -> Tensor:
+        name = self.y_names[0]
+        if not _plain_labels(labels):
+            labels = labels.astype(str)
+        codes = pd.Index(self.classes).get_indexer_for(labels).astype(np.int64)
+        if (codes < 0).any():
+            unknown = pd.unique(labels[codes < 0].to_numpy())[:5].tolist()
+            raise DataError(f"Target {name!r} holds labels the model does not know: {unknown}; "
+                            f"the classes are {self.classes}.")
+        return torch.from_numpy(codes)
+
+    # ----- decoding -----------------------------------------------------------------------------
+    @property
+    def out_features(self) -> int:
+        """How many outputs the model needs for this target."""
+        return len(self.classes) if self.y_kind == "category" else len(self.y_names)
+
+    def decode_predictions(self, preds: Tensor, index: pd.Index) -> pd.DataFrame:
+        """Predictions (after the loss's activation) as a DataFrame indexed like the input rows."""
+        values = preds.detach().float().cpu().numpy()
+        if self.y_kind == "category":
+            columns = {"prediction": np.asarray(self.classes, dtype=object)[values.argmax(1)]}
+            columns.update({f"probability_{label}": values[:, i]
+                            for i, label in enumerate(self.classes)})
+        elif self.y_kind == "multi_label":
+            values = values.reshape(len(values), -1)
+            columns = {f"prediction_{name}": values[:, i] > 0.5
+                       for i, name in enumerate(self.y_names)}
+            columns.update({f"probability_{name}": values[:, i]
+                            for i, name in enumerate(self.y_names)})
+        else:
+            values = values.reshape(len(values), -1).astype(np.float64)
+            values = np.exp(values) if self.log_y else values
+            names = ["prediction"] if len(self.y_names) == 1 else [
+                f"prediction_{name}" for name in self.y_names]
+            columns = {name: values[:, i] for i, name in enumerate(names)}
+        return pd.DataFrame(columns, index=index)
+
+    def decode_inputs(self, cats: Tensor, conts: Tensor, normalized: bool = False) -> pd.DataFrame:
+        """Rows as the user reads them: category labels, continuous values (de-normalised unless
+        `normalized`), and the `_na` columns."""
+        categorify = self._proc(Categorify)
+        normalize = None if normalized else self._proc(Normalize)
+        columns: dict[str, Any] = {}
+        cat_codes, cont_values = cats.cpu().numpy(), conts.cpu().numpy()
+        for i, name in enumerate(self.out_cat_names):
+            columns[name] = categorify.decode(name, cat_codes[:, i])
+        for i, name in enumerate(self.out_cont_names):
+            values = cont_values[:, i]
+            if normalize is not None:
+                values = _drop_float32_noise(normalize.decode(name, values), normalize.stds[name])
+            columns[name] = values
+        return pd.DataFrame(columns)
+
+    def decode_targets(self, targets: Tensor) -> pd.DataFrame:
+        """Targets as the user gave them (class labels, values)."""
+        values = targets.cpu().numpy()
+        if self.y_kind == "category":
+            return pd.DataFrame({self.y_names[0]: np.asarray(self.classes, dtype=object)[values]})
+        values = values.reshape(len(values), -1).astype(np.float64)
+        if self.y_kind == "multi_label":
+            values = values > 0.5
+        elif self.log_y:
+            values = np.exp(values)
+        return pd.DataFrame(values, columns=self.y_names)
+
+    def _proc(self, kind: type[TabularProc]) -> Any:
+        return next((proc for proc in self.procs if isinstance(proc, kind)), None)
+
+    @property
+    def categories(self) -> dict[str, list[Any]]:
+        """Each categorical column's categories (code i + 1 is categories[i]; code 0 is missing)."""
+        categorify = self._proc(Categorify)
+        return dict(categorify.categories) if categorify is not None else {}
+
+    # ----- JSON ---------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """Everything needed to process new rows and decode predictions, as JSON-able values."""
+        return {
+            "cat_names": self.cat_names, "cont_names": self.cont_names,
+            "procs": [proc_to_json(proc) for proc in self.procs],
+            "out_cat_names": self.out_cat_names, "out_cont_names": self.out_cont_names,
+            "y_names": self.y_names, "y_kind": self.y_kind, "classes": self.classes,
+            "log_y": self.log_y,
+        }
+
+    @classmethod
+    def from_json(cls, state: dict[str, Any]) -> TabularPipeline:
+        """Rebuild what `to_json` wrote."""
+        procs = [proc_from_json(spec) for spec in state["procs"]]
+        pipeline = cls(state["cat_names"], state["cont_names"], procs, state["y_names"],
+                       state["y_kind"], state["classes"], state["log_y"])
+        pipeline.out_cat_names = list(state["out_cat_names"])
+        pipeline.out_cont_names = list(state["out_cont_names"])
+        return pipeline
+
+    def __repr__(self) -> str:
+        procs = ", ".join(type(proc).__name__ for proc in self.procs)
+        return (f"TabularPipeline(cat_names={self.out_cat_names}, "
+                f"cont_names={self.out_cont_names}, procs=[{procs}], "
+                f"y={self.y_names} ({self.y_kind}))")
+
+
+# ----- checks and conversions ------------------------------------------------------------------
+def check_columns(df: pd.DataFrame, groups: dict[str, Sequence[str]]) -> None:
+    """Every named column exists (else list the closest names) and no column is used twice."""
+    columns = [str(name) for name in df.columns]
+    for argument, names in groups.items():
+        for name in names:
+            if name not in df.columns:
+                closest = difflib.get_close_matches(str(name), columns, n=3, cutoff=0.5)
+                hint = f"closest names: {closest}" if closest else f"the columns are {columns}"
+                raise DataError(f"Column {name!r} (in {argument}) is not in the DataFrame; "
+                                f"{hint}.")
+    seen: dict[str, str] = {}
+    for argument, names in groups.items():
+        for name in names:
+            if name in seen:
+                raise ConfigError(f"Column {name!r} is in both {seen[name]} and {argument}; "
+                                  "use each column once. To use a number both ways, copy it: "
+                                  f"df.assign(**{{'{name}_cat': df['{name}']}}).")
+            seen[name] = argument
+
+
+def numeric_column(values: pd.Series, name: str) -> np.ndarray:
+    """A continuous column as float64 (missing as NaN); non-numeric text is an error."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        raise DataError(f"Column {name!r} holds dates; expand it with add_datepart(df, {name!r}) "
+                        "and use the new columns instead.")
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        row = bad.idxmax()
+        raise DataError(f"Continuous column {name!r} holds non-numeric values, e.g. "
+                        f"{values[row]!r} at row {plain_value(row)!r} ({int(bad.sum())} such "
+                        "rows); convert or clean them, or list the column in cat_names.")
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def target_kind(df: pd.DataFrame, y_names: list[str], y_block: str | None) -> str:
+    """"category" (one text/categorical/bool column), "regression" (numbers) or "multi_label"."""
+    if not y_names:
+        raise ConfigError("y must name at least one target column.")
+    if y_block is not None:
+        if y_block not in TARGET_KINDS:
+            raise ConfigError(f"y_block must be one of {TARGET_KINDS}; got {y_block!r}.")
+        if y_block == "category" and len(y_names) != 1:
+            raise ConfigError(f"y_block='category' takes one target column; got {y_names}. Use "
+                              "y_block='multi_label' for several 0/1 columns.")
+        return y_block
+    dtypes = [df[name].dtype for name in y_names]
+    if len(y_names) > 1:
+        flags = all(pd.api.types.is_bool_dtype(dtype) or _is_zero_one(df[name])
+                    for name, dtype in zip(y_names, dtypes, strict=True))
+        return "multi_label" if flags else "regression"
+    dtype = dtypes[0]
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return "category"
+    return "regression"
+
+
+def _is_zero_one(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values.dtype) and values.dropna().isin([0, 1]).all()
+
+
+def sorted_labels(values: pd.Series, name: str) -> list[Any]:
+    """The sorted distinct labels of a class target, as plain Python values."""
+    unique = pd.Index(values.dropna().unique())
+    if not _plain_labels(values):
+        unique = pd.Index(unique.astype(str).unique())
+    try:
+        unique = unique.sort_values()
+    except TypeError as error:
+        raise DataError(f"Target {name!r} mixes label types that cannot be sorted "
+                        f"({error}); convert it with df[{name!r}].astype(str).") from error
+    return [plain_value(value) for value in unique.tolist()]
+
+
+def _plain_labels(values: pd.Series) -> bool:
+    """True when the labels are JSON-able scalars; other labels are compared as text."""
+    if values.dtype.kind in "biuf":
+        return True
+    unique = pd.Index(values.dropna().unique()).tolist()
+    return all(isinstance(value, (str, bool, int, float, np.generic)) for value in unique)
+
+
+def _check_no_missing_targets(values: pd.DataFrame) -> None:
+    missing = values.isna().any(axis=1)
+    if missing.any():
+        rows = values.index[missing.to_numpy()][:5].tolist()
+        raise DataError(f"Target {list(values.columns)} has missing values in "
+                        f"{int(missing.sum())} row(s), e.g. rows {rows}; drop those rows "
+                        "(df.dropna(subset=...)) or fill them.")
+
+
+def _drop_float32_noise(values: np.ndarray, std: float) -> np.ndarray:
+    """Round de-normalised values to the digits float32 kept (about 1e-6 of a standard
+    deviation), so 40 reads 40.0 rather than 39.999998."""
+    decimals = int(np.clip(-np.floor(np.log10(std * 1e-5)), 0, 12))
+    return np.round(values, decimals)
+
+
+def _log(values: np.ndarray, y_names: list[str]) -> np.ndarray:
+    if (values <= 0).any():
+        raise DataError(f"log_y=True needs positive targets, but {y_names} has "
+                        f"{int((values <= 0).sum())} value(s) <= 0; shift them or drop log_y.")
+    return np.log(values)
+
+
+def _instantiate(procs: Sequence[ProcLike]) -> list[TabularProc]:
+    """Fresh processors: classes are instantiated, instances copied (the caller's stay unfitted)."""
+    result: list[TabularProc] = []
+    for proc in procs:
+        if isinstance(proc, type) and issubclass(proc, TabularProc):
+            result.append(proc())
+        elif isinstance(proc, TabularProc):
+            result.append(copy.deepcopy(proc))
+        else:
+            raise ConfigError(f"procs must hold FillMissing, Categorify, Normalize (classes or "
+                              f"instances); got {proc!r}.")
+    kinds = [type(proc).__name__ for proc in result]
+    duplicates = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+    if duplicates:
+        raise ConfigError(f"procs lists {duplicates} more than once; give each processor once.")
+    return result
+
+
+def _handle_report(report: ProcReport, unknown: str) -> None:
+    details = report.describe()
+    if unknown == "error":
+        raise DataError(f"Rows hold missing values or categories not seen in training: {details}. "
+                        "Pass unknown='warn' to map them to code 0 / the training fill value.")
+    warnings.warn(f"Missing values and categories not seen in training were mapped to code 0 "
+                  f"(categorical) or the training fill value (continuous): {details}. Pass "
+                  "unknown='error' to raise instead, or unknown='ignore' to silence this.",
+                  BriskWarning, stacklevel=4)
+

@@ -1,0 +1,186 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.tabular import Categorify, FillMissing, Normalize, TabularData
+from tests.tabular.conftest import CAT_NAMES, CONT_NAMES
+
+
+def from_people(df, **kwargs):
+    kwargs.setdefault("cat_names", CAT_NAMES)
+    kwargs.setdefault("cont_names", CONT_NAMES)
+    kwargs.setdefault("y", "bought")
+    return TabularData.from_df(df, **kwargs)
+
+
+def test_a_text_target_makes_classification_with_the_users_labels(people):
+    data = from_people(people, valid_pct=0.25, seed=0, bs=64)
+    assert data.classes == ["no", "yes"]
+    cats, conts, targets = next(iter(data.train))
+    assert cats.dtype == torch.int64 and cats.shape == (64, 4)  # + FillMissing's age_na
+    assert conts.dtype == torch.float32 and conts.shape == (64, 2)
+    assert targets.dtype == torch.int64
+    assert data.cat_names == [*CAT_NAMES, "age_na"]
+
+
+def test_a_numeric_target_makes_regression_and_log_y_takes_its_log(people):
+    data = from_people(people, y="spend", log_y=True, valid_pct=0.25, seed=0)
+    assert data.pipeline.y_kind == "regression" and data.classes is None
+    targets = data.valid.tensors[2]
+    assert targets.dtype == torch.float32
+    valid_rows = people.iloc[np.flatnonzero(_valid_mask(len(people), 0.25, 0))]
+    assert torch.allclose(targets, torch.tensor(np.log(valid_rows["spend"].to_numpy()),
+                                                dtype=torch.float32))
+
+
+def test_y_block_overrides_the_guess(people):
+    people = people.assign(grade=np.arange(len(people)) % 3)
+    data = from_people(people, y="grade", y_block="category", valid_pct=0.2, seed=0)
+    assert data.classes == [0, 1, 2]
+
+
+def test_several_zero_one_targets_make_a_multi_label_problem(people):
+    people = people.assign(likes_tea=people["city"] == "Lyon", likes_cake=people["member"] * 1)
+    data = from_people(people, y=["likes_tea", "likes_cake"], valid_pct=0.2, seed=0)
+    assert data.pipeline.y_kind == "multi_label"
+    assert data.train.tensors[2].shape[1] == 2
+
+
+def _valid_mask(num_rows, valid_pct, seed):
+    mask = np.zeros(num_rows, dtype=bool)
+    mask[np.random.RandomState(seed).permutation(num_rows)[:int(valid_pct * num_rows)]] = True
+    return mask
+
+
+def test_valid_pct_uses_numpys_permutation_of_the_seed(people):
+    data = from_people(people, valid_pct=0.2, seed=42)
+    assert len(data.valid.tensors[0]) == 80
+    expected = people["income"][_valid_mask(400, 0.2, 42)].to_numpy()
+    decoded = data.pipeline.decode_inputs(*data.valid.tensors[:2])["income"].to_numpy()
+    np.testing.assert_allclose(decoded, expected, rtol=1e-5)
+
+
+def test_valid_idx_picks_the_validation_rows_by_position(people):
+    data = from_people(people.set_index(people.index + 1000), valid_idx=[0, 5, 9])
+    assert len(data.valid.tensors[0]) == 3 and len(data.train.tensors[0]) == 397
+
+
+def test_valid_pct_zero_means_no_validation_set(people):
+    assert from_people(people, valid_pct=0.0).valid is None
+
+
+def test_training_batches_drop_the_last_partial_batch(people):
+    data = from_people(people, valid_pct=0.25, seed=0, bs=64)  # 300 training rows
+    assert [len(batch[0]) for batch in data.train] == [64, 64, 64, 64]
+
+
+def test_procs_apply_in_their_own_order_whatever_the_list_order(people):
+    shuffled = from_people(people, procs=[Normalize, Categorify, FillMissing], valid_pct=0.2,
+                           seed=0)
+    ordered = from_people(people, valid_pct=0.2, seed=0)
+    for left, right in zip(shuffled.valid.tensors, ordered.valid.tensors, strict=True):
+        assert torch.equal(left, right)
+
+
+def test_from_df_never_modifies_the_dataframe(people):
+    before = people.copy()
+    with pytest.warns(BriskWarning, match="age: 2 missing"):  # the test rows are checked
+        from_people(people, valid_pct=0.2, seed=0, test_df=people.head(10))
+    pd.testing.assert_frame_equal(people, before)
+
+
+def test_the_test_set_is_processed_with_the_training_state(people):
+    data = from_people(people, valid_pct=0.2, seed=0,
+                       test_df=people.head(5).drop(columns="bought").assign(age=30.0))
+    assert not data.test.has_target and len(data.test.tensors) == 2
+    assert len(data.test.tensors[0]) == 5
+
+
+def test_from_csv_reads_with_the_given_options(tmp_path, people):
+    path = tmp_path / "people.csv"
+    people.to_csv(path, index=False, sep=";")
+    data = TabularData.from_csv(path, y="bought", cat_names=CAT_NAMES, cont_names=CONT_NAMES,
+                                read_csv_kwargs={"sep": ";"}, valid_pct=0.2, seed=0)
+    assert len(data.train.tensors[0]) == 320
+
+
+def test_both_name_lists_omitted_are_guessed(people):
+    data = TabularData.from_df(people.drop(columns="spend"), y="bought", valid_pct=0.2, seed=0)
+    assert data.pipeline.cat_names == ["city", "size", "member"]
+    assert data.pipeline.cont_names == ["age", "income"]
+
+
+def test_show_batch_decodes_categories_and_values(people):
+    data = from_people(people, valid_pct=0.2, seed=0)
+    table = data.show_batch(5, ds="valid")
+    assert list(table.columns) == [*CAT_NAMES, "age_na", *CONT_NAMES, "bought"]
+    valid_rows = people[_valid_mask(400, 0.2, 0)].head(5)
+    assert table["city"].tolist() == valid_rows["city"].tolist()
+    assert table["bought"].tolist() == valid_rows["bought"].tolist()
+    np.testing.assert_allclose(table["income"], valid_rows["income"], rtol=1e-5)
+    normalized = data.show_batch(5, ds="valid", normalized=True)
+    assert abs(normalized["income"]).max() < 10
+
+
+# ----- bad input ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(("argument", "value", "closest"), [
+    ("y", "bougth", "bought"),
+    ("cat_names", ["cty"], "city"),
+    ("cont_names", ["incme"], "income"),
+])
+def test_a_missing_column_lists_the_closest_names(people, argument, value, closest):
+    with pytest.raises(DataError, match=rf"in {argument}\) is not in the DataFrame; "
+                                        rf"closest names: \['{closest}'"):
+        from_people(people, **{argument: value})
+
+
+def test_a_continuous_column_with_text_names_a_bad_value(people):
+    people = people.astype({"income": object})
+    people.loc[7, "income"] = "lots"
+    with pytest.raises(DataError, match=r"'income' holds non-numeric values, e.g. 'lots' at row "
+                                        r"7 \(1 such rows\)"):
+        from_people(people)
+
+
+def test_a_target_with_missing_values_says_how_many_rows(people):
+    people.loc[[3, 9], "bought"] = None
+    with pytest.raises(DataError, match=r"missing values in 2 row\(s\), e.g. rows \[3, 9\]"):
+        from_people(people)
+
+
+def test_an_empty_dataframe_is_refused(people):
+    with pytest.raises(DataError, match="empty"):
+        from_people(people.iloc[:0])
+
+
+def test_a_split_without_training_rows_is_refused(people):
+    with pytest.raises(DataError, match="leaves 0 training row"):
+        from_people(people, valid_idx=np.arange(len(people)))
+
+
+def test_valid_idx_out_of_range_is_refused(people):
+    with pytest.raises(DataError, match=r"outside 0\.\.399"):
+        from_people(people, valid_idx=[3, 400])
+
+
+def test_a_column_used_twice_is_refused(people):
+    with pytest.raises(ConfigError, match="'age' is in both cat_names and cont_names"):
+        from_people(people, cat_names=["city", "age"])
+
+
+def test_categorical_columns_without_categorify_are_refused(people):
+    with pytest.raises(ConfigError, match="need Categorify"):
+        from_people(people, procs=[FillMissing, Normalize])
+
+
+def test_missing_continuous_values_without_fill_missing_are_refused(people):
+    with pytest.raises(DataError, match=r"\['age'\] have missing values and procs has no "
+                                        "FillMissing"):
+        from_people(people, procs=[Categorify, Normalize])
+
+
+def test_a_string_instead_of_a_list_of_names_is_refused(people):
+    with pytest.raises(ConfigError, match="must be a list of column names"):
+        from_people(people, cat_names="city")

@@ -1,0 +1,429 @@
+"""CollabLearner: train on ratings, predict with a cold-start fallback, recommend, interpret."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from briskml.callbacks import Callback
+from briskml.collab.data import CollabData
+from briskml.collab.interpret import (
+    cosine_neighbours,
+    plot_pca_map,
+    principal_components,
+    rank_items,
+)
+from briskml.collab.lazy_adam import lazy_adam
+from briskml.collab.models import (
+    EmbeddingDotBias,
+    EmbeddingDotBiasConfig,
+    EmbeddingHybrid,
+    EmbeddingHybridConfig,
+    EmbeddingNN,
+    EmbeddingNNConfig,
+)
+from briskml.collab.pairs import (
+    id_columns,
+    pairs_for,
+    raise_on_unseen,
+    reads_features,
+    side_features,
+    unseen_labels,
+)
+from briskml.data import set_seed
+from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.layers import emb_sz_rule
+from briskml.learner import Learner
+from briskml.losses import loss_from_name, mse_flat
+from briskml.metrics import Metric, rmse
+from briskml.optim import OptimizerFactory
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+UNKNOWN_CHOICES = ("fallback", "error")
+PREDICT_CHUNK = 65_536
+
+
+class FillUnknownRows(Callback):
+    """After each training epoch (and after fit), make code 0 the average user and item, so the
+    validation and every later prediction treat unseen ids as the model's average one."""
+
+    order = 40
+    run_during_lr_find = False
+
+    def after_train(self) -> None:
+        """Refresh the unknown rows before validation."""
+        self.learn.fill_unknown_rows()
+
+    def after_fit(self) -> None:
+        """Refresh them again in case the fit stopped mid-epoch."""
+        self.learn.fill_unknown_rows()
+
+
+class CollabLearner(Learner):
+    """A Learner for ratings: `predict(df)`, `recommend`, `similar_items` and lesson 5's
+    interpretation (`bias`, `weight`, `top_items`, `pca`, `plot_pca`).
+
+    Build it with `collab_learner`. Ids never seen in training are predicted from what the model
+    knows (the average user or item, or its side features) and marked as such in the output.
+    """
+
+    kind = "collab"
+
+    def __init__(self, data: CollabData, model: nn.Module, loss_func: Any = mse_flat,
+                 opt_func: str | OptimizerFactory | None = None,
+                 callbacks: Sequence[Callback] = (), **learner_kwargs: Any) -> None:
+        if not isinstance(data, CollabData):
+            raise ConfigError(f"data must be a CollabData (CollabData.from_df(ratings, ...)); got "
+                              f"{type(data).__name__}.")
+        super().__init__(data, model, loss_func=loss_func, opt_func=_optimizer_for(model, opt_func),
+                         callbacks=[*callbacks, FillUnknownRows()], **learner_kwargs)
+
+    # ----- prediction ---------------------------------------------------------------------------
+    def predict(self, df: pd.DataFrame, unknown: str = "fallback",  # type: ignore[override]
+                user_features: pd.DataFrame | None = None,
+                item_features: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Predicted rating for each (user, item) row of `df`.
+
+        Returns the ids (and title), `prediction`, `unseen` ("", "user", "item" or "user+item": the
+        ids not seen in training) and `fallback` (True where an unseen id had no side features, so
+        the prediction uses the average user or item). `unknown="error"` raises on unseen ids
+        instead. `user_features` / `item_features` give features of new ids to the hybrid model.
+
+        Example:
+            >>> learn.predict(pd.DataFrame({"userId": [1, 1], "movieId": [1, 999999]}))
+        """
+        if unknown not in UNKNOWN_CHOICES:
+            raise ConfigError(f"unknown must be one of {list(UNKNOWN_CHOICES)}; got {unknown!r}.")
+        data = self.data
+        user_ids, item_ids = id_columns(df, data.user_name, data.item_name)
+        pairs = pairs_for(data, self.model, user_ids, item_ids, user_features, item_features)
+        if unknown == "error":
+            raise_on_unseen(pairs, user_ids, item_ids, data)
+        result = pd.DataFrame({data.user_name: user_ids, data.item_name: item_ids}, index=df.index)
+        titles = data.titles_of(item_ids)
+        if titles is not None:
+            result["title"] = titles
+        result["prediction"] = self._outputs(pairs.inputs)
+        result["unseen"] = unseen_labels(~pairs.user_known, ~pairs.item_known)
+        result["fallback"] = pairs.fallback
+        return result
+
+    def _outputs(self, inputs: tuple[Tensor, ...]) -> np.ndarray:
+        """The model's predictions for whole tensors, in chunks, in eval mode."""
+        was_training = self.model.training
+        self.model.eval()
+        outputs = []
+        try:
+            with torch.no_grad():
+                for start in range(0, len(inputs[0]), PREDICT_CHUNK):
+                    chunk = [t[start:start + PREDICT_CHUNK].to(self.device) for t in inputs]
+                    outputs.append(self.model(*chunk).float().cpu().reshape(-1))
+        finally:
+            self.model.train(was_training)
+        return torch.cat(outputs).numpy() if outputs else np.zeros(0, dtype=np.float32)
+
+    # ----- recommendations ----------------------------------------------------------------------
+    def recommend(self, user: Any, n: int = 10, exclude_seen: bool = True,
+                  exclude: Sequence[Any] = ()) -> pd.DataFrame:
+        """The `n` items with the highest predicted rating for `user` (titles when known).
+
+        `exclude_seen` leaves out what the user rated in training; `exclude` leaves out more ids.
+        An unseen user gets the average user's list (with a warning).
+
+        Example:
+            >>> learn.recommend(user=42, n=5)
+        """
+        data = self.data
+        candidates = self._candidate_items()
+        code = int(data.user_codes([user])[0])
+        if code == 0:
+            warnings.warn(f"User {user!r} was not seen in training; these are the average user's "
+                          "recommendations.", BriskWarning, stacklevel=2)
+        left_out = set(exclude)
+        if exclude_seen:
+            left_out.update(self._seen_ids(code))
+        candidates = candidates[~candidates.isin(list(left_out))]
+        frame = pd.DataFrame({data.user_name: [user] * len(candidates),
+                              data.item_name: candidates})
+        scored = self.predict(frame).drop(columns=[data.user_name, "unseen", "fallback"])
+        scored["num_ratings"] = self._num_ratings(candidates)
+        return scored.nlargest(n, "prediction", keep="first").reset_index(drop=True)
+
+    def _candidate_items(self) -> pd.Index:
+        data = self.data
+        if data.item_features is not None and reads_features(self.model, "item"):
+            return data.items.union(data.item_features.ids, sort=False)
+        return data.items
+
+    def _seen_ids(self, code: int) -> list[Any]:
+        data = self.data
+        if data.train_ratings is None:
+            raise ConfigError("This learner was loaded from an export, which does not keep the "
+                              "training ratings; pass exclude_seen=False and list the user's "
+                              "items in exclude=[...].")
+        return data.item_ids(data.seen_items(code)).tolist() if code else []
+
+    def _num_ratings(self, item_ids: Any) -> np.ndarray:
+        return self.data.item_counts.numpy()[self.data.item_codes(item_ids)]
+
+    def similar_items(self, item: Any, n: int = 10) -> pd.DataFrame:
+        """The `n` items whose factors point the most the same way as `item`'s (cosine).
+
+        Example:
+            >>> learn.similar_items(item=1, n=5)
+        """
+        data = self.data
+        factors, _ = self._vectors(data.items, is_item=True)
+        query, _ = self._vectors([item], is_item=True, allow_features=True)
+        code = int(data.item_codes([item])[0])
+        exclude = torch.tensor([code - 1]) if code else None
+        positions, similarity = cosine_neighbours(factors, query[0], n, exclude)
+        ids = data.items[positions.numpy()]
+        result = pd.DataFrame({data.item_name: ids})
+        titles = data.titles_of(ids)
+        if titles is not None:
+            result["title"] = titles
+        result["similarity"] = similarity.numpy()
+        return result
+
+    # ----- interpretation (lesson 5) ------------------------------------------------------------
+    def bias(self, items: Any, is_item: bool = True) -> pd.Series:
+        """The learned bias of each item (or user with is_item=False), by id.
+
+        Example:
+            >>> learn.bias(learn.top_items(by="num_ratings", n=1000).index)
+        """
+        ids = _listed(items)
+        _, biases = self._vectors(ids, is_item)
+        if biases is None:
+            raise ConfigError(f"{type(self.model).__name__} has no biases; use "
+                              "collab_learner(use_nn=False) for a dot-product model.")
+        return pd.Series(biases.numpy(), index=pd.Index(ids), name="bias")
+
+    def weight(self, items: Any, is_item: bool = True) -> pd.DataFrame:
+        """The learned factors of each item (or user with is_item=False), one row per id."""
+        ids = _listed(items)
+        factors, _ = self._vectors(ids, is_item)
+        columns = [f"factor_{i}" for i in range(factors.shape[1])]
+        return pd.DataFrame(factors.numpy(), index=pd.Index(ids), columns=columns)
+
+    def top_items(self, by: str = "bias", n: int = 15, min_ratings: int = 1,
+                  ascending: bool = False) -> pd.DataFrame:
+        """Items ranked by `by` ("bias", "mean_rating" or "num_ratings"), with their title, bias,
+        mean rating and number of ratings; `ascending=True` gives the lowest.
+
+        Example:
+            >>> learn.top_items(by="bias", n=15, min_ratings=50)   # liked beyond their ratings
+        """
+        data = self.data
+        table = pd.DataFrame(index=pd.Index(data.items, name=data.item_name))
+        titles = data.titles_of(data.items)
+        if titles is not None:
+            table["title"] = titles
+        _, biases = self._vectors(data.items, is_item=True)
+        if biases is not None:
+            table["bias"] = biases.numpy()
+        codes = np.arange(1, data.n_items)
+        table["mean_rating"] = data.item_means.numpy()[codes]
+        table["num_ratings"] = data.item_counts.numpy()[codes]
+        return rank_items(table, by, n, min_ratings, ascending)
+
+    def pca(self, items: Any = None, n_components: int = 3) -> pd.DataFrame:
+        """Each item's position on the principal directions of the items' factors.
+
+        `items` defaults to the 1,000 most-rated, as in the lesson.
+
+        Example:
+            >>> learn.pca(n_components=3).sort_values("pc_0").head(10)
+        """
+        ids = self._most_rated(1000) if items is None else _listed(items)
+        factors, _ = self._vectors(ids, is_item=True)
+        positions = principal_components(factors, n_components).numpy()
+        result = pd.DataFrame(index=pd.Index(ids, name=self.data.item_name))
+        titles = self.data.titles_of(ids)
+        if titles is not None:
+            result["title"] = titles
+        for component in range(n_components):
+            result[f"pc_{component}"] = positions[:, component]
+        return result
+
+    def plot_pca(self, items: Any = None, components: tuple[int, int] = (0, 2),
+                 path: str | os.PathLike | None = None, n_labels: int = 50) -> Figure:
+        """Scatter of two principal components of the item factors, titles written on the points.
+
+        The directions come from `items` (default the 1,000 most-rated); the `n_labels` most-rated
+        of them are drawn, as the lesson does, so the titles stay legible.
+
+        Example:
+            >>> learn.plot_pca(components=(0, 2), path="movies_pca.png")
+        """
+        if len(components) != 2 or min(components) < 0:
+            raise ConfigError(f"components must be two component numbers, e.g. (0, 2); got "
+                              f"{components!r}.")
+        positions = self.pca(items, n_components=max(components) + 1)
+        shown = positions.loc[self._by_count(positions.index)[:n_labels]]
+        labels = self.data.labels_of(shown.index)
+        columns = [f"pc_{c}" for c in range(max(components) + 1)]
+        return plot_pca_map(shown[columns].to_numpy(), labels, tuple(components), path)
+
+    def _most_rated(self, n: int) -> list[Any]:
+        return self._by_count(self.data.items)[:n]
+
+    def _by_count(self, ids: Any) -> list[Any]:
+        ids = pd.Index(ids)
+        order = np.argsort(-self._num_ratings(ids), kind="stable")
+        return ids[order].tolist()
+
+    def _vectors(self, ids: Any, is_item: bool,
+                 allow_features: bool = False) -> tuple[Tensor, Tensor | None]:
+        """Factors and biases (None for EmbeddingNN) of known ids, on the CPU."""
+        data, model = self.data, self.model
+        if not hasattr(model, "item_vectors"):
+            raise ConfigError(f"{type(model).__name__} does not expose user/item vectors; "
+                              "interpretation needs a briskml collab model.")
+        ids = _listed(ids)
+        codes = data.item_codes(ids) if is_item else data.user_codes(ids)
+        table = data.item_features if is_item else data.user_features
+        x, described = side_features(table, ids, None, "", "")
+        uses_features = reads_features(model, "item" if is_item else "user")
+        known = codes > 0
+        if allow_features and uses_features:
+            known = known | described
+        if not known.all():
+            unknown = [ids[i] for i in np.flatnonzero(~known)[:5]]
+            side = "item" if is_item else "user"
+            raise DataError(f"{int((~known).sum())} {side} id(s) were not seen in training, e.g. "
+                            f"{unknown}; the model has learned nothing about them.")
+        return self._vectors_for(torch.from_numpy(codes), x, is_item)
+
+    def _vectors_for(self, codes: Tensor, x: Tensor, is_item: bool) -> tuple[Tensor, Tensor | None]:
+        model = self.model
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                lookup = model.item_vectors if is_item else model.user_vectors
+                factors, biases = lookup(codes.to(self.device), x.to(self.device))
+        finally:
+            model.train(was_training)
+        return factors.float().cpu(), None if biases is None else biases.float().cpu()
+
+    # ----- unknown rows, export -----------------------------------------------------------------
+    def fill_unknown_rows(self) -> None:
+        """Set code 0 of each table to the rating-weighted average row (see FillUnknownRows)."""
+        if hasattr(self.model, "fill_unknown_rows") and self.data.train_ratings is not None:
+            self.model.fill_unknown_rows(self.data.user_counts, self.data.item_counts)
+
+    def _export_extra(self) -> dict[str, Any]:
+        return {"data": self.data.export_state()}
+
+    @classmethod
+    def _from_export(cls, meta: dict[str, Any], model: nn.Module,
+                     device: str | torch.device | None) -> CollabLearner:
+        loss = loss_from_name(meta.get("loss"), default=mse_flat)
+        data = CollabData.from_export_state(meta["extra"]["data"])
+        return cls(data, model, loss_func=loss, device=device, progress=False)
+
+
+def collab_learner(data: CollabData, n_factors: int = 50, use_nn: bool = False,
+                   layers: Sequence[int] | None = None, y_range: tuple[float, float] | None = None,
+                   wd: float | None = None, metrics: Metric | Sequence[Metric] | None = None,
+                   use_features: bool = False, emb_szs: tuple[int, int] | None = None,
+                   ps: float | Sequence[float] = 0.0, sparse: bool = True,
+                   **learner_kwargs: Any) -> CollabLearner:
+    """A CollabLearner with a dot-product model (default), an embedding MLP (`use_nn=True`), or the
+    hybrid with side features (`use_features=True`); MSE loss and RMSE by default.
+
+    `sparse=True` (default) updates only the embedding rows of each batch, with LazyAdam;
+    `sparse=False` gives fastai's dense Adam over every row at every step. `wd` is the lessons'
+    weight decay (0.1 on MovieLens). `emb_szs=(user_size, item_size)` overrides the NN's sizes.
+
+    Example:
+        >>> learn = collab_learner(data, n_factors=50, y_range=(0, 5.5), wd=0.1)
+        >>> learn.fit_one_cycle(5, 5e-3)
+    """
+    if not isinstance(data, CollabData):
+        raise ConfigError(f"data must be a CollabData (CollabData.from_df(ratings, ...)); got "
+                          f"{type(data).__name__}.")
+    _warn_if_outside(y_range, data.rating_range)
+    if learner_kwargs.get("seed") is not None:
+        set_seed(learner_kwargs["seed"])   # before the model draws its initial weights
+    if use_nn and use_features:
+        raise ConfigError("use_nn and use_features cannot be combined; the hybrid model is a "
+                          "dot-product model with side features.")
+    if use_features:
+        model = _hybrid_model(data, n_factors, y_range, sparse)
+    elif use_nn:
+        model = _nn_model(data, layers, emb_szs, ps, y_range, sparse)
+    else:
+        model = EmbeddingDotBias(EmbeddingDotBiasConfig(n_factors, data.n_users, data.n_items,
+                                                        y_range, sparse))
+    metrics = [rmse] if metrics is None else metrics
+    return CollabLearner(data, model, metrics=metrics, wd=wd, **learner_kwargs)
+
+
+def _hybrid_model(data: CollabData, n_factors: int, y_range: tuple[float, float] | None,
+                  sparse: bool) -> EmbeddingHybrid:
+    if not data.has_features:
+        raise ConfigError("use_features=True needs side features: pass user_features and/or "
+                          "item_features to CollabData.from_df.")
+    user_width = data.user_features.num_features if data.user_features else 0
+    item_width = data.item_features.num_features if data.item_features else 0
+    return EmbeddingHybrid(EmbeddingHybridConfig(n_factors, data.n_users, data.n_items,
+                                                 user_width, item_width, y_range=y_range,
+                                                 sparse=sparse))
+
+
+def _nn_model(data: CollabData, layers: Sequence[int] | None, emb_szs: tuple[int, int] | None,
+              ps: float | Sequence[float], y_range: tuple[float, float] | None,
+              sparse: bool) -> EmbeddingNN:
+    if emb_szs is None:
+        emb_szs = (emb_sz_rule(data.n_users), emb_sz_rule(data.n_items))
+    if len(emb_szs) != 2:
+        raise ConfigError(f"emb_szs must be (user_size, item_size); got {emb_szs!r}.")
+    sizes = ((data.n_users, int(emb_szs[0])), (data.n_items, int(emb_szs[1])))
+    layers = tuple(layers) if layers is not None else (100, 50)
+    ps = ps if isinstance(ps, (int, float)) else tuple(ps)
+    return EmbeddingNN(EmbeddingNNConfig(sizes, layers, ps, y_range, sparse=sparse))
+
+
+def _optimizer_for(model: nn.Module, opt_func: str | OptimizerFactory | None
+                   ) -> str | OptimizerFactory:
+    sparse = any(isinstance(m, nn.Embedding) and m.sparse for m in model.modules())
+    if opt_func is None:
+        return lazy_adam if sparse else "adam"
+    if sparse and isinstance(opt_func, str):
+        raise ConfigError(f"opt_func={opt_func!r} cannot update sparse embeddings; build the "
+                          "learner with sparse=False to use it, or pass an optimizer factory that "
+                          "handles sparse gradients (the default is briskml's LazyAdam).")
+    return opt_func
+
+
+def _warn_if_outside(y_range: tuple[float, float] | None,
+                     observed: tuple[float, float] | None) -> None:
+    if y_range is None or observed is None:
+        return
+    low, high = (float(value) for value in y_range)
+    smallest, largest = observed
+    if low < smallest and largest < high:
+        return
+    warnings.warn(f"y_range={tuple(y_range)} does not strictly contain the observed ratings (min "
+                  f"{smallest}, max {largest}); a sigmoid never reaches its ends, so predictions "
+                  f"cannot get there. Widen it a little, e.g. y_range=({min(low, smallest)}, "
+                  f"{max(high, largest) * 1.1:g}) as the lessons use (0, 5.5) for 0.5-5 stars.",
+                  BriskWarning, stacklevel=3)
+
+
+def _listed(ids: Any) -> list[Any]:
+    if isinstance(ids, (str, int, np.integer)):
+        return [ids]
+    return list(ids)

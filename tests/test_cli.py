@@ -21,12 +21,14 @@ def test_demo_help_shows_an_example():
     assert result.exit_code == 0 and "briskml demo --quick" in result.output
 
 
-def test_quick_demo_trains_and_writes_plots(tmp_path):
+def test_quick_demo_trains_every_application_and_writes_plots(tmp_path):
     result = runner.invoke(app, ["demo", "--quick", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "train_loss" in result.output and "accuracy" in result.output
-    assert (tmp_path / "synthetic_lr_find.png").is_file()
-    assert (tmp_path / "synthetic_loss.png").is_file()
+    assert "train_loss" in result.output and "accuracy" in result.output and "rmse" in result.output
+    for prefix in ("tabular", "collab"):
+        assert (tmp_path / f"{prefix}_lr_find.png").is_file()
+        assert (tmp_path / f"{prefix}_loss.png").is_file()
+    assert "total (with data preparation)" in result.output
 
 
 def test_unknown_option_exits_with_status_2():

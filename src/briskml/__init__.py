@@ -12,6 +12,7 @@ from briskml.callbacks import (
     MixedPrecision,
     SaveBestModel,
 )
+from briskml.collab import collab_learner
 from briskml.data import DataLoaders, TensorLoader, set_seed
 from briskml.errors import (
     BriskError,
@@ -39,6 +40,7 @@ from briskml.metrics import (
     roc_auc,
     top_k_accuracy,
 )
+from briskml.tabular import tabular_learner
 
 __version__ = "0.1.0"
 
@@ -70,6 +72,7 @@ __all__ = [
     "__version__",
     "accuracy",
     "bce_with_logits_flat",
+    "collab_learner",
     "cross_entropy_flat",
     "error_rate",
     "f1",
@@ -82,5 +85,6 @@ __all__ = [
     "rmse",
     "roc_auc",
     "set_seed",
+    "tabular_learner",
     "top_k_accuracy",
 ]

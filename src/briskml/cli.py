@@ -22,16 +22,14 @@ def _options(debug: bool = typer.Option(False, "--debug", help="Show full traceb
 @app.command()
 def demo(quick: bool = typer.Option(False, "--quick", help="A smaller, faster run."),
          out: Path | None = typer.Option(None, "--out", help="Folder for the PNG plots.")) -> None:
-    """Train a small model end to end and print the epoch table.
+    """Train a tabular and a collaborative-filtering model on bundled samples, print the tables.
 
     Example: briskml demo --quick --out demo_out
     """
-    from briskml.demo import run_synthetic_demo  # imported here so `--help` stays instant
+    from briskml.demo import timed_demo  # imported here so `--help` stays quick
 
-    result = run_synthetic_demo(quick=quick, out=out)
-    print(f"\n{'model':<28}{'metrics':<50}{'seconds':>8}")
-    metrics = ", ".join(f"{name}={value:.4f}" for name, value in result.metrics.items())
-    print(f"{result.name:<28}{metrics:<50}{result.seconds:>8.1f}")
+    summary = timed_demo(quick=quick, out=out)
+    print(f"\n{summary}")
     if out is not None:
         print(f"plots written to {out}/", file=sys.stderr)
 

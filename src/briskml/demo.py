@@ -1,6 +1,7 @@
-"""The demo `make demo` runs: train a small model end to end and report what happened.
+"""The demo `make demo` runs: each application trained end to end on briskml's bundled samples.
 
-For now it uses synthetic data made on the spot; the application issues add the bundled samples.
+Each application's `demo.run_demo(quick, out)` trains on its sample, prints the epoch table and
+returns a DemoResult; this module runs them in turn and prints the summary table.
 """
 
 from __future__ import annotations
@@ -8,51 +9,56 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from briskml.data import DataLoaders, TensorLoader
-from briskml.layers import MLP, MLPConfig
-from briskml.learner import Learner
-from briskml.metrics import accuracy
+if TYPE_CHECKING:
+    from briskml.learner import Learner
 
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What the demo trained and measured."""
+    """What one part of the demo trained and measured."""
 
     name: str
     metrics: dict[str, float]
     seconds: float
 
 
-def synthetic_classification(num_rows: int, num_features: int = 20, num_classes: int = 3,
-                             seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows labelled by a random two-layer teacher network (learnable, but not linearly)."""
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(num_rows, num_features, generator=generator)
-    hidden = torch.randn(num_features, 32, generator=generator)
-    output = torch.randn(32, num_classes, generator=generator)
-    y = (torch.tanh(x @ hidden) @ output).argmax(dim=1)
-    return x, y
+def save_plots(learn: Learner, out: Path | None, prefix: str) -> None:
+    """Write `<prefix>_lr_find.png` and `<prefix>_loss.png` into `out` (if given)."""
+    if out is None:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    learn.recorder.plot_lr_find(out / f"{prefix}_lr_find.png")
+    learn.recorder.plot_loss(out / f"{prefix}_loss.png")
 
 
-def run_synthetic_demo(quick: bool = False, out: Path | None = None) -> DemoResult:
-    """Train an MLP classifier with lr_find and fit_one_cycle; save plots into `out`."""
-    num_rows = 4_000 if quick else 20_000
-    x, y = synthetic_classification(num_rows)
-    cut = int(num_rows * 0.8)
-    data = DataLoaders(TensorLoader(x[:cut], y[:cut], bs=128, shuffle=True),
-                       TensorLoader(x[cut:], y[cut:], bs=1024))
-    model = MLP(MLPConfig(in_features=x.shape[1], out_features=3, layers=(128, 64)))
-    learn = Learner(data, model, metrics=[accuracy], seed=42)
+def run_demo(quick: bool = False, out: Path | None = None) -> list[DemoResult]:
+    """Train the tabular and collaborative-filtering demos in turn; plots go into `out`."""
+    # Imported here: the applications build on the core, which must not import them.
+    from briskml.collab.demo import run_demo as run_collab_demo
+    from briskml.tabular.demo import run_demo as run_tabular_demo
+
+    results = []
+    for title, run in [("Tabular: Adult census sample", run_tabular_demo),
+                       ("Collaborative filtering: MovieLens sample", run_collab_demo)]:
+        print(f"\n=== {title} ===", flush=True)
+        results.append(run(quick=quick, out=out))
+    return results
+
+
+def format_summary(results: list[DemoResult], total_seconds: float) -> str:
+    """The closing table: one line per part with its metrics and training time."""
+    lines = [f"{'part':<46}{'metrics':<46}{'seconds':>8}"]
+    for result in results:
+        metrics = ", ".join(f"{name}={value:.4f}" for name, value in result.metrics.items())
+        lines.append(f"{result.name:<46}{metrics:<46}{result.seconds:>8.1f}")
+    lines.append(f"{'total (with data preparation)':<92}{total_seconds:>8.1f}")
+    return "\n".join(lines)
+
+
+def timed_demo(quick: bool = False, out: Path | None = None) -> str:
+    """Run the whole demo and return its summary table."""
     start = time.perf_counter()
-    suggestion = learn.lr_find(num_it=50 if quick else 100)
-    print(f"lr_find suggests valley={suggestion.valley:.2e}, minimum={suggestion.minimum:.2e}")
-    learn.fit_one_cycle(2 if quick else 5, 1e-2)
-    seconds = time.perf_counter() - start
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        learn.recorder.plot_lr_find(out / "synthetic_lr_find.png")
-        learn.recorder.plot_loss(out / "synthetic_loss.png")
-    return DemoResult("synthetic MLP classifier", learn.validate(), seconds)
+    results = run_demo(quick=quick, out=out)
+    return format_summary(results, time.perf_counter() - start)

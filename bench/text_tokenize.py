@@ -190,8 +190,8 @@ def main() -> None:
                     "load_average_before": load_before, "load_average_after": os.getloadavg()},
         "note": ("Wall-clock seconds, each run in a fresh process (start-up of the worker pool "
                  "included, imports and CSV reading excluded). Peak RSS: main process and largest "
-                 "worker. The 2 CPUs were shared with other jobs while this ran, so absolute "
-                 "timings are noisy; compare the same-conditions fastai runs."),
+                 "worker. Absolute timings drift on a shared VM (see the load averages); the "
+                 "same-conditions fastai runs give the fairer ratio."),
         **results,
     }
     if "reviews_5000" in results and PEERS_RESULTS.is_file():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from briskml.download import cache_dir
 from briskml.errors import BriskWarning, FileFormatError
 from briskml.text.arrays import Spool, read_arrays, write_arrays
 
@@ -25,7 +25,6 @@ from briskml.text.arrays import Spool, read_arrays, write_arrays
 # created since its last reply, the token ids, tokens per document, empty documents.
 ChunkResult = tuple[int, list[str], np.ndarray, np.ndarray, int]
 
-CACHE_ENV = "BRISKML_CACHE"
 
 
 @dataclass
@@ -103,8 +102,7 @@ def ragged_ranges(starts: np.ndarray, lengths: np.ndarray, step: int = 1) -> np.
 # ----- the token cache ----------------------------------------------------------------------------
 def cache_directory() -> Path:
     """Where tokenised corpora are cached: $BRISKML_CACHE/tokens, else ~/.cache/briskml/tokens."""
-    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "briskml"
-    return Path(root) / "tokens"
+    return cache_dir("tokens")
 
 
 def text_cache_key(settings: dict[str, Any], texts: Sequence[str]) -> str:

@@ -7,12 +7,15 @@ returns a DemoResult; this module runs them in turn and prints the summary table
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from briskml.learner import Learner
+
+PLOT_KINDS = ("lr_find", "loss")
 
 
 @dataclass(frozen=True)
@@ -24,26 +27,50 @@ class DemoResult:
     seconds: float
 
 
+@dataclass(frozen=True)
+class DemoPart:
+    """One application's demo: its heading, the prefix of its plot files, and how to run it."""
+
+    title: str
+    plot_prefix: str
+    run: Callable[..., DemoResult]
+
+
+def plot_path(out: Path, prefix: str, kind: str) -> Path:
+    """Where a demo part's plot goes: `<out>/<prefix>_<kind>.png`."""
+    return out / f"{prefix}_{kind}.png"
+
+
 def save_plots(learn: Learner, out: Path | None, prefix: str) -> None:
     """Write `<prefix>_lr_find.png` and `<prefix>_loss.png` into `out` (if given)."""
     if out is None:
         return
     out.mkdir(parents=True, exist_ok=True)
-    learn.recorder.plot_lr_find(out / f"{prefix}_lr_find.png")
-    learn.recorder.plot_loss(out / f"{prefix}_loss.png")
+    learn.recorder.plot_lr_find(plot_path(out, prefix, "lr_find"))
+    learn.recorder.plot_loss(plot_path(out, prefix, "loss"))
 
 
-def run_demo(quick: bool = False, out: Path | None = None) -> list[DemoResult]:
-    """Train the tabular and collaborative-filtering demos in turn; plots go into `out`."""
+def demo_parts() -> list[DemoPart]:
+    """The demo's parts, in the order they run (each application's `demo.run_demo`)."""
     # Imported here: the applications build on the core, which must not import them.
     from briskml.collab.demo import run_demo as run_collab_demo
     from briskml.tabular.demo import run_demo as run_tabular_demo
 
+    return [DemoPart("Tabular: Adult census sample", "tabular", run_tabular_demo),
+            DemoPart("Collaborative filtering: MovieLens sample", "collab", run_collab_demo)]
+
+
+def planned_plots(out: Path) -> list[Path]:
+    """Every plot file the demo writes into `out` (so the CLI can refuse to overwrite them)."""
+    return [plot_path(out, part.plot_prefix, kind) for part in demo_parts() for kind in PLOT_KINDS]
+
+
+def run_demo(quick: bool = False, out: Path | None = None) -> list[DemoResult]:
+    """Train each application's demo in turn; plots go into `out`."""
     results = []
-    for title, run in [("Tabular: Adult census sample", run_tabular_demo),
-                       ("Collaborative filtering: MovieLens sample", run_collab_demo)]:
-        print(f"\n=== {title} ===", flush=True)
-        results.append(run(quick=quick, out=out))
+    for part in demo_parts():
+        print(f"\n=== {part.title} ===", flush=True)
+        results.append(part.run(quick=quick, out=out))
     return results
 
 

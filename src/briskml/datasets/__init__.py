@@ -1,13 +1,29 @@
-"""Small samples of public datasets shipped inside the package (each with its licence file)."""
+"""Small samples of public datasets shipped inside the package (each with its licence file), and
+the registry of the public datasets the lessons use (`fetch_dataset`, `dataset_path`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from briskml.datasets.registry import (
+    dataset_path,
+    fetch_dataset,
+    get_dataset,
+    is_fetched,
+    list_datasets,
+)
 from briskml.datasets.reviews import synthetic_reviews
 from briskml.errors import ConfigError
 
-__all__ = ["bundled_path", "synthetic_reviews"]
+__all__ = [
+    "bundled_path",
+    "dataset_path",
+    "fetch_dataset",
+    "get_dataset",
+    "is_fetched",
+    "list_datasets",
+    "synthetic_reviews",
+]
 
 _DATA = Path(__file__).parent / "data"
 

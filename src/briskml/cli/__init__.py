@@ -1,0 +1,102 @@
+"""The `briskml` command: one subcommand per application, thin over the Python API.
+
+Each module parses its options into the calls a Python user would make (STYLE §10): `tabular` and
+`collab` (train, recommend, and their `lr-find`), `predict` and `info` (any exported model, by its
+kind: see `kinds`), `datasets`, `demo`. The text commands slot in the same way: a `text` module
+with its Typer app, added below, and its ModelKinds in `kinds.MODEL_KINDS`.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+
+from briskml.cli import collab, datasets, demo, info, predict, tabular
+from briskml.errors import BriskError
+
+app = typer.Typer(help="briskml: fast deep learning for tables, ratings and text.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode="markdown")
+
+lr_find_app = typer.Typer(help="Sweep the learning rate on a model built from your data (the "
+                          "same options as train) and print the suggested rates.",
+                          no_args_is_help=True)
+lr_find_app.command("tabular")(tabular.lr_find)
+lr_find_app.command("collab")(collab.lr_find)
+
+app.add_typer(tabular.app, name="tabular")
+app.add_typer(collab.app, name="collab")
+app.add_typer(lr_find_app, name="lr-find")
+app.command("predict")(predict.predict)
+app.command("info")(info.info)
+app.add_typer(datasets.app, name="datasets")
+app.command("demo")(demo.demo)
+
+# What a user can get wrong: each prints one line and exits with status 2.
+USER_ERRORS = (BriskError, FileNotFoundError, FileExistsError, IsADirectoryError,
+               NotADirectoryError, PermissionError)
+_state = {"debug": False}
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option(
+        "--debug", help="Show full tracebacks instead of one-line errors.")] = False) -> None:
+    _state["debug"] = debug
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: a user error prints one line (after its traceback with --debug) and exits
+    with status 2."""
+    _state["debug"] = False
+    try:
+        with _one_line_warnings():
+            code = app(args=list(argv) if argv is not None else None, prog_name="briskml",
+                       standalone_mode=False)
+    except typer.TyperException as error:  # a usage error: unknown option, bad value ...
+        _report_usage_error(error)
+    except USER_ERRORS as error:
+        if _state["debug"]:
+            traceback.print_exc()
+        print(f"error: {_one_line(str(error))}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+def _report_usage_error(error: Any) -> None:
+    if type(error).__name__ == "NoArgsIsHelpError":  # `briskml tabular` alone: show its help
+        error.show()
+    else:
+        context = getattr(error, "ctx", None)
+        command = context.command_path if context is not None else "briskml"
+        print(f"error: {_one_line(error.format_message())} (see '{command} --help')",
+              file=sys.stderr)
+    sys.exit(getattr(error, "exit_code", 2))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """Warnings read `warning: <message>` on stderr, without the source line."""
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        print(f"warning: {_one_line(str(message))}", file=sys.stderr)
+
+    original = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original

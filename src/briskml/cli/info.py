@@ -1,0 +1,86 @@
+"""`briskml info`: what an exported model is, read from the file alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from briskml import __version__
+from briskml.cli._common import check_input_file, describe_file_size
+from briskml.cli.kinds import MODEL_KINDS
+from briskml.errors import FileFormatError
+from briskml.persist import read_bundle
+
+_MAX_VALUE_CHARS = 72
+
+
+def info(
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help="An exported model (.brisk).",
+                                          show_default=False)],
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the file's whole JSON document instead.")] = False,
+) -> None:
+    """Describe an exported model: kind, model and config, inputs, classes, metrics, size.
+
+    Only the file is read: no training data, no code runs.
+
+    Example: briskml info adult.brisk
+    """
+    check_input_file(model, "MODEL")
+    tensors, document = read_bundle(model)
+    if as_json:
+        print(json.dumps(document, indent=2))
+        return
+    if document.get("content") != "learner":
+        raise FileFormatError(f"'{model}' is a checkpoint from learn.save(), not an exported "
+                              "learner; `briskml info` reads files written by learn.export().")
+    lines = _general(model, tensors, document)
+    kind = MODEL_KINDS.get(document.get("kind"))
+    if kind is not None:
+        lines += kind.describe(document)
+    lines += _at_export(document)
+    width = max(len(label) for label, _ in lines) + 2
+    for label, text in lines:
+        print(f"{label:<{width}}{text}")
+
+
+def _general(path: Path, tensors: dict[str, Any], document: dict[str, Any]
+             ) -> list[tuple[str, str]]:
+    unique = {id(tensor): tensor for name, tensor in tensors.items() if name.startswith("model.")}
+    num_values = sum(tensor.numel() for tensor in unique.values())
+    spec = document.get("model", {})
+    lines = [
+        ("file", f"{path} ({describe_file_size(path)})"),
+        ("kind", str(document.get("kind"))),
+        ("model", str(spec.get("name"))),
+    ]
+    lines += [(f"  {key}", _short(value)) for key, value in spec.get("config", {}).items()]
+    lines.append(("weights", f"{num_values:,} numbers in {len(unique)} tensors"))
+    lines.append(("loss", str(document.get("loss"))))
+    return lines
+
+
+def _at_export(document: dict[str, Any]) -> list[tuple[str, str]]:
+    lines = []
+    last = document.get("last_epoch")
+    if last:
+        values = ", ".join(f"{name} {_number(value)}" for name, value in last.items()
+                           if name not in ("epoch", "time"))
+        lines.append(("at export", f"after epoch {last.get('epoch')}: {values}"))
+    else:
+        lines.append(("at export", "not trained (no epoch recorded)"))
+    version = f"briskml file format v{document.get('format_version')}"
+    lines.append(("format", f"{version}, read by briskml {__version__}"))
+    return lines
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= _MAX_VALUE_CHARS else text[:_MAX_VALUE_CHARS - 3] + "..."

@@ -115,9 +115,10 @@ class MixedPrecision(Callback):
         self.learn.autocast = torch.autocast(device_type=self.learn.device.type, dtype=self.dtype)
 
     def after_loss(self) -> None:
-        """Scale the loss that backward will use (float16 only)."""
+        """Scale the loss that backward will use (float16 only), with any penalty that earlier
+        callbacks (such as text's AR/TAR) added to it."""
         if self.scaler is not None and self.learn.training:
-            self.learn.loss_grad = self.scaler.scale(self.learn.loss)
+            self.learn.loss_grad = self.scaler.scale(self.learn.loss_grad)
 
     def after_backward(self) -> None:
         """Unscale gradients; skip the step (and lower the scale) if any is inf or NaN."""

@@ -1,0 +1,245 @@
+"""ULMFiT's ablation at CPU size: does a pretrained, fine-tuned language model make the IMDb
+classifier better with few labels? Transfer vs from scratch vs TF-IDF + logistic regression.
+
+Fixed split (../shared/splits/imdb_splits.json): validation = `valid_idx` (2,000 reviews of the
+official test half); labelled training sets `train_100`, `train_500`, `train_2000` (nested);
+`lm_idx` (10,000 reviews, labels unused) for language-model fine-tuning.
+
+Stages (each kept under bench/artifacts/, so a re-run reuses what is done):
+1. pretrain_lm on WikiText-2 train (articles), small AWD-LSTM (emb 200, hid 400, 2 layers).
+2. IMDb language model on the `lm_idx` reviews from the WikiText-2 model (vocabulary mapped):
+   one frozen epoch (embedding + decoder), then unfrozen epochs; the encoder is saved.
+3. For each label budget: (a) a classifier from scratch, (b) the same classifier with the
+   fine-tuned encoder and gradual unfreezing; accuracy on the 2,000 validation reviews.
+4. TF-IDF (1-2 grams, min_df 2, sublinear tf) + LogisticRegression(C=4) on the same rows, with
+   the peers virtualenv (scikit-learn is not a briskml dependency).
+
+Sizes are chosen for 2 CPU cores: the issue's "small" configuration, one WikiText-2 epoch, a
+30,000-word IMDb vocabulary, bs 32 for the classifiers, and more epochs for smaller label sets so
+every run takes at least ~60 optimizer steps. See `--help` for the knobs.
+
+Usage: python bench/ulmfit_transfer.py [--wt2-epochs 1] [--lm-epochs 2] [--sizes 100 500 2000]
+Writes bench/results/ulmfit_transfer.json. Targets (issue 6): transfer beats scratch at every
+size, by >= 15 points at 100 labels, and beats TF-IDF + LR at 500 and 2,000 labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+IMDB = SHARED / "data" / "imdb" / "imdb_50k.csv"
+WIKI_TRAIN = SHARED / "data" / "wikitext-2" / "train.txt"
+SPLITS = SHARED / "splits" / "imdb_splits.json"
+PEERS_PYTHON = ROOT / ".venv-peers" / "bin" / "python"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+RESULTS = Path(__file__).parent / "results" / "ulmfit_transfer.json"
+SMALL = {"emb_sz": 200, "n_hid": 400, "n_layers": 2}
+SEED = 42
+# Epochs per label budget: (scratch one-cycle epochs, fit_gradual stages) - at least ~60 steps.
+EPOCHS = {100: (20, (4, 4, 4, 8)), 500: (10, (2, 2, 2, 4)), 2000: (8, (1, 1, 1, 2))}
+
+TFIDF_SNIPPET = """
+import json, sys, time
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+df = pd.read_csv(sys.argv[1])
+splits = json.load(open(sys.argv[2]))
+valid = df.iloc[splits["valid_idx"]]
+out = {}
+for size in json.loads(sys.argv[3]):
+    train = df.iloc[splits[f"train_{size}"]]
+    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+                          LogisticRegression(C=4, max_iter=2000))
+    start = time.perf_counter()
+    model.fit(train["review"], train["sentiment"])
+    seconds = time.perf_counter() - start
+    accuracy = float((model.predict(valid["review"]) == valid["sentiment"]).mean())
+    out[str(size)] = {"accuracy": accuracy, "fit_seconds": seconds}
+print(json.dumps(out))
+"""
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def load_imdb() -> tuple[pd.DataFrame, dict]:
+    frame = pd.read_csv(IMDB)
+    return frame, json.loads(SPLITS.read_text())
+
+
+# ----- stage 1: WikiText-2 ----------------------------------------------------------------------
+def pretrained_wikitext(args: argparse.Namespace) -> tuple[Path, dict]:
+    from briskml.text import pretrain_lm
+
+    path = ARTIFACTS / f"wt2_lm_{args.wt2_epochs}ep.brisk"
+    record = path.with_suffix(".json")
+    if path.exists() and record.exists():
+        log(f"reusing {path}")
+        return path, json.loads(record.read_text())
+    log("stage 1: pretraining on WikiText-2")
+    start = time.perf_counter()
+    learn = pretrain_lm(WIKI_TRAIN, path, config=SMALL, epochs=args.wt2_epochs, lr=args.wt2_lr,
+                        bs=64, seq_len=72, seed=SEED, min_freq=3, progress=False)
+    info = {"seconds": time.perf_counter() - start, "epochs": args.wt2_epochs,
+            "lr": args.wt2_lr, "vocab_size": len(learn.vocab),
+            "train_tokens": learn.data.train.num_tokens, "history": learn.recorder.values,
+            "valid": learn.validate()}
+    record.write_text(json.dumps(info, indent=2))
+    log(f"WikiText-2 model: {info['valid']} in {info['seconds']:.0f} s")
+    return path, info
+
+
+# ----- stage 2: IMDb language model -------------------------------------------------------------
+def imdb_language_model(frame: pd.DataFrame, splits: dict, pretrained: Path,
+                        args: argparse.Namespace):
+    from briskml.text import TextData, language_model_learner
+
+    texts = frame.iloc[splits["lm_idx"]][["review"]].rename(columns={"review": "text"})
+    data_lm = TextData.from_df(texts.reset_index(drop=True), "text", for_lm=True,
+                               valid_pct=0.1, seed=SEED, bs=64, seq_len=72,
+                               max_vocab=args.max_vocab)
+    encoder = ARTIFACTS / "models" / f"imdb_enc_{args.wt2_epochs}_{args.lm_epochs}.safetensors"
+    record = encoder.with_suffix(".json")
+    if encoder.exists() and record.exists():
+        log(f"reusing {encoder}")
+        return data_lm, encoder, json.loads(record.read_text())
+    log(f"stage 2: IMDb language model ({data_lm})")
+    learn = language_model_learner(data_lm, pretrained=pretrained, drop_mult=0.3, seed=SEED,
+                                   progress=False, path=ARTIFACTS)
+    start = time.perf_counter()
+    before = learn.validate()
+    learn.fit_one_cycle(1, 1e-2, moms=(0.8, 0.7))
+    learn.unfreeze()
+    learn.fit_one_cycle(args.lm_epochs, 1e-3, moms=(0.8, 0.7))
+    info = {"seconds": time.perf_counter() - start, "vocab_size": len(data_lm.vocab),
+            "train_tokens": data_lm.train.num_tokens, "valid_before_fine_tuning": before,
+            "valid": learn.validate(), "frozen_epochs": 1, "unfrozen_epochs": args.lm_epochs,
+            "sample": learn.predict("I liked this movie because", n_words=30, seed=0,
+                                    temperature=0.75)}
+    learn.save_encoder(encoder.stem)
+    record.write_text(json.dumps(info, indent=2))
+    log(f"IMDb language model: {info['valid']} in {info['seconds']:.0f} s")
+    return data_lm, encoder, info
+
+
+# ----- stage 3: classifiers ---------------------------------------------------------------------
+def classifier_data(frame: pd.DataFrame, splits: dict, size: int, vocab):
+    from briskml.text import TextData
+
+    train_rows, valid_rows = splits[f"train_{size}"], splits["valid_idx"]
+    rows = frame.iloc[train_rows + valid_rows]
+    labelled = pd.DataFrame({"text": rows["review"].to_numpy(),
+                             "label": rows["sentiment"].to_numpy(),
+                             "is_valid": [False] * len(train_rows) + [True] * len(valid_rows)})
+    return TextData.from_df(labelled, "text", label_col="label", valid_col="is_valid",
+                            vocab=vocab, bs=32)
+
+
+def run_classifier(data, size: int, encoder: Path | None, seed: int) -> dict:
+    from briskml.text import text_classifier_learner
+
+    scratch_epochs, stages = EPOCHS[size]
+    learn = text_classifier_learner(data, config=SMALL, drop_mult=0.5, seed=seed,
+                                    progress=False, path=ARTIFACTS)
+    start = time.perf_counter()
+    if encoder is None:
+        learn.fit_one_cycle(scratch_epochs, 2e-2, moms=(0.8, 0.7))
+        recipe = f"fit_one_cycle({scratch_epochs}, 2e-2, moms=(0.8, 0.7))"
+    else:
+        learn.load_encoder(encoder)
+        learn.fit_gradual(lr=2e-2, epochs=stages)
+        recipe = f"load_encoder + fit_gradual(lr=2e-2, epochs={stages})"
+    seconds = time.perf_counter() - start
+    result = learn.validate()
+    return {"accuracy": result["accuracy"], "valid_loss": result["valid_loss"],
+            "seconds": seconds, "recipe": recipe, "seed": seed,
+            "accuracy_per_epoch": [round(row.get("accuracy", float("nan")), 4)
+                                   for row in learn.recorder.values]}
+
+
+def tfidf(sizes: list[int]) -> dict | None:
+    if not PEERS_PYTHON.exists():
+        return None
+    result = subprocess.run([str(PEERS_PYTHON), "-c", TFIDF_SNIPPET, str(IMDB), str(SPLITS),
+                             json.dumps(sizes)], capture_output=True, text=True, check=True,
+                            timeout=3600)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# ----- main -------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wt2-epochs", type=int, default=1)
+    parser.add_argument("--wt2-lr", type=float, default=5e-3)
+    parser.add_argument("--lm-epochs", type=int, default=2, help="unfrozen IMDb LM epochs")
+    parser.add_argument("--max-vocab", type=int, default=30000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 2000])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[SEED])
+    args = parser.parse_args()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    load_start, wall_start = os.getloadavg(), time.perf_counter()
+    frame, splits = load_imdb()
+    wikitext, wikitext_info = pretrained_wikitext(args)
+    data_lm, encoder, lm_info = imdb_language_model(frame, splits, wikitext, args)
+    classifiers: dict[str, dict] = {}
+    for size in args.sizes:
+        data = classifier_data(frame, splits, size, data_lm.vocab)
+        for seed in args.seeds:
+            for name, source in (("scratch", None), ("transfer", encoder)):
+                run = run_classifier(data, size, source, seed)
+                classifiers.setdefault(str(size), {}).setdefault(name, []).append(run)
+                log(f"{size} labels, {name}, seed {seed}: accuracy {run['accuracy']:.4f} in "
+                    f"{run['seconds']:.0f} s")
+    baseline = tfidf(args.sizes)
+    result = {
+        "command": "python bench/ulmfit_transfer.py " + " ".join(sys.argv[1:]),
+        "config": {"awd_lstm": SMALL, "wt2_epochs": args.wt2_epochs, "wt2_lr": args.wt2_lr,
+                   "lm_epochs": {"frozen": 1, "unfrozen": args.lm_epochs},
+                   "imdb_max_vocab": args.max_vocab, "classifier_bs": 32,
+                   "classifier_epochs": {str(k): v for k, v in EPOCHS.items()},
+                   "drop_mult": {"lm": 0.3, "classifier": 0.5}},
+        "wikitext2_pretraining": wikitext_info, "imdb_language_model": lm_info,
+        "classifiers": classifiers, "tfidf_logreg": baseline,
+        "summary": summarise(classifiers, baseline),
+        "wall_seconds_this_run": time.perf_counter() - wall_start,
+        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
+                    "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result["summary"], indent=2))
+
+
+def summarise(classifiers: dict, baseline: dict | None) -> dict:
+    """Mean accuracy per size and method, and whether each target is met."""
+    summary = {}
+    for size, methods in classifiers.items():
+        row = {name: round(sum(r["accuracy"] for r in runs) / len(runs), 4)
+               for name, runs in methods.items()}
+        if baseline and size in baseline:
+            row["tfidf_logreg"] = round(baseline[size]["accuracy"], 4)
+        gain = row.get("transfer", 0) - row.get("scratch", 0)
+        row["transfer_minus_scratch_points"] = round(100 * gain, 1)
+        row["target_transfer_beats_scratch"] = gain > (0.15 if size == "100" else 0.0)
+        if size in ("500", "2000") and "tfidf_logreg" in row:
+            row["target_transfer_beats_tfidf"] = row["transfer"] > row["tfidf_logreg"]
+        summary[size] = row
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""import_fastai_lm: fastai's published AWD-LSTM language models (a .pth state dict and an itos
+.pkl word list) as a briskml language model, read without running any code from the files.
+
+The weights go through `torch.load(weights_only=True)`; the word list through an unpickler that
+refuses every class, so only lists, strings and numbers can come out of it.
+
+Example:
+    >>> learn = import_fastai_lm("lstm_fwd.pth", "itos_wt103.pkl")
+    >>> learn.export("wt103_fwd.brisk")    # then language_model_learner(..., pretrained=...)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from briskml.checkpoint import load_model_state
+from briskml.errors import FileFormatError
+from briskml.losses import cross_entropy_flat
+from briskml.text.awd_lstm import LM_DROPOUTS, AWDLSTMConfig, AWDLSTMLanguageModel
+from briskml.text.awd_lstm import language_model_splitter as splitter
+from briskml.text.lm_learner import LanguageModelLearner
+from briskml.text.rules import PAD, SPECIAL_TOKENS, UNK
+from briskml.text.tokenize import Tokenizer
+from briskml.text.vocab import Vocab
+
+# fastai's LSTM parameter names (inside "0.rnns.<i>.") -> ours (inside "encoder.layers.<i>.").
+_LAYER_NAMES = {"module.weight_ih_l0": "weight_ih", "weight_hh_l0_raw": "weight_hh",
+                "module.bias_ih_l0": "bias_ih", "module.bias_hh_l0": "bias_hh"}
+_LAYER_KEY = re.compile(r"^0\.rnns\.(\d+)\.(.+)$")
+
+
+class _WordListUnpickler(pickle.Unpickler):
+    """An unpickler that builds no objects but the built-in containers and scalars."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: a word list holds "
+                                     "only strings")
+
+
+def read_itos(path: str | os.PathLike) -> list[str]:
+    """fastai's itos file: a pickled list of token strings (nothing else is accepted)."""
+    data = Path(path).read_bytes()
+    try:
+        words = _WordListUnpickler(io.BytesIO(data)).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
+        raise FileFormatError(f"'{path}' is not a pickled list of words ({error}).") from error
+    if not isinstance(words, list) or not all(isinstance(word, str) for word in words):
+        raise FileFormatError(f"'{path}' must hold a list of strings; got "
+                              f"{type(words).__name__}.")
+    return words
+
+
+def read_fastai_weights(path: str | os.PathLike) -> dict[str, Tensor]:
+    """A fastai language model's state dict, read with torch.load(weights_only=True)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for files it refuses
+        raise FileFormatError(f"'{path}' could not be read as a weights-only torch file "
+                              f"({error}).") from error
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]  # saved together with an optimizer
+    if not isinstance(state, dict) or "0.encoder.weight" not in state:
+        raise FileFormatError(f"'{path}' is not a fastai AWD-LSTM language model (no "
+                              "'0.encoder.weight').")
+    return dict(state)
+
+
+def fastai_config(state: dict[str, Tensor]) -> AWDLSTMConfig:
+    """The architecture a fastai state dict implies, with the lessons' LM dropout."""
+    vocab_size, emb_sz = state["0.encoder.weight"].shape
+    layers = sorted({int(match.group(1)) for key in state if (match := _LAYER_KEY.match(key))})
+    n_hid = state[f"0.rnns.{layers[0]}.weight_hh_l0_raw"].shape[1] if len(layers) > 1 else emb_sz
+    decoder = state.get("1.decoder.weight")
+    tied = decoder is None or torch.equal(decoder, state["0.encoder.weight"])
+    return AWDLSTMConfig(vocab_size=int(vocab_size), emb_sz=int(emb_sz), n_hid=int(n_hid),
+                         n_layers=len(layers), tie_weights=tied,
+                         out_bias="1.decoder.bias" in state, **LM_DROPOUTS)
+
+
+def convert_fastai_state(state: dict[str, Tensor], config: AWDLSTMConfig) -> dict[str, Tensor]:
+    """fastai's parameter names mapped onto AWDLSTMLanguageModel's."""
+    converted = {"encoder.embedding.weight": state["0.encoder.weight"]}
+    for key, value in state.items():
+        match = _LAYER_KEY.match(key)
+        if match and match.group(2) in _LAYER_NAMES:
+            converted[f"encoder.layers.{match.group(1)}.{_LAYER_NAMES[match.group(2)]}"] = value
+    converted["decoder.weight"] = state.get("1.decoder.weight", state["0.encoder.weight"])
+    if config.out_bias:
+        converted["decoder.bias"] = state["1.decoder.bias"]
+    return converted
+
+
+def _vocab_from_itos(words: list[str], source: str) -> Vocab:
+    """A Vocab in the file's own order; its leading xx-tokens are its special tokens."""
+    specials = []
+    for word in words:
+        if word not in SPECIAL_TOKENS:
+            break
+        specials.append(word)
+    if UNK not in specials or PAD not in specials:
+        raise FileFormatError(f"'{source}' does not start with fastai's special tokens "
+                              f"(xxunk, xxpad, ...); got {words[:5]}.")
+    return Vocab(words, special_tokens=specials)
+
+
+def import_fastai_lm(weights_path: str | os.PathLike, itos_path: str | os.PathLike,
+                     device: str | torch.device | None = "cpu") -> LanguageModelLearner:
+    """A LanguageModelLearner (for inference, generation and export) holding fastai's weights.
+
+    Export it (`learn.export("wt103.brisk")`) to fine-tune from it with `pretrained=`.
+
+    Example:
+        >>> learn = import_fastai_lm("lstm_fwd.pth", "itos_wt103.pkl")
+        >>> learn.predict("The history of", n_words=20)
+    """
+    state = read_fastai_weights(weights_path)
+    vocab = _vocab_from_itos(read_itos(itos_path), str(itos_path))
+    config = fastai_config(state)
+    if len(vocab) != config.vocab_size:
+        raise FileFormatError(f"'{itos_path}' lists {len(vocab)} words but the embedding in "
+                              f"'{weights_path}' has {config.vocab_size} rows; use the itos file "
+                              "published with these weights.")
+    model = AWDLSTMLanguageModel(config)
+    load_model_state(model, convert_fastai_state(state, config), str(weights_path))
+    return LanguageModelLearner(None, model, vocab=vocab, tokenizer=Tokenizer(),
+                                loss_func=cross_entropy_flat, splitter=splitter, device=device,
+                                progress=False)

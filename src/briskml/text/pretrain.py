@@ -1,0 +1,97 @@
+"""pretrain_lm: ULMFiT's first stage, a language model trained on general text and exported.
+
+Example:
+    >>> learn = pretrain_lm("../shared/data/wikitext-2/train.txt", "wt2_lm.brisk",
+    ...                     config=dict(emb_sz=200, n_hid=400, n_layers=2), epochs=2, seed=42)
+    >>> learn_lm = language_model_learner(data_lm, pretrained="wt2_lm.brisk")
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from briskml.errors import DataError
+from briskml.text.awd_lstm import AWDLSTMConfig
+from briskml.text.data import TextData
+from briskml.text.lm_learner import LanguageModelLearner, language_model_learner
+from briskml.text.tokenize import BaseTokenizer
+
+# A top-level WikiText heading (" = Title = "), where a new article starts.
+_WIKITEXT_HEADING = re.compile(r"^ = [^=].* = $")
+_BLANK_LINES = re.compile(r"\n\s*\n")
+
+
+def read_corpus(corpus: str | os.PathLike | Iterable[str]) -> list[str]:
+    """Documents from a text file, a folder of .txt files, or a sequence of texts.
+
+    A WikiText file is split into its articles (at " = Title = " lines); another text file into
+    paragraphs (at blank lines); a folder gives one document per .txt file under it.
+    """
+    if isinstance(corpus, (str, os.PathLike)):
+        path = Path(corpus)
+        if path.is_dir():
+            files = sorted(path.rglob("*.txt"))
+            if not files:
+                raise DataError(f"The folder '{path}' holds no .txt files.")
+            return [file.read_bytes().decode("utf-8", errors="replace") for file in files]
+        if not path.is_file():
+            raise FileNotFoundError(f"No such file or folder: '{path}'. Pass a text file, a "
+                                    "folder of .txt files or a list of texts.")
+        return split_documents(path.read_text(encoding="utf-8", errors="replace"))
+    texts = [str(text) for text in corpus]
+    if not texts:
+        raise DataError("The corpus is empty; give at least a few documents of text.")
+    return texts
+
+
+def split_documents(text: str) -> list[str]:
+    """WikiText articles (split at top-level headings) or, for other text, paragraphs."""
+    lines = text.split("\n")
+    if any(_WIKITEXT_HEADING.match(line) for line in lines[:1000]):
+        documents, current = [], []
+        for line in lines:
+            if _WIKITEXT_HEADING.match(line) and any(part.strip() for part in current):
+                documents.append("\n".join(current))
+                current = []
+            current.append(line)
+        documents.append("\n".join(current))
+    else:
+        documents = _BLANK_LINES.split(text)
+    return [document for document in documents if document.strip()]
+
+
+def pretrain_lm(corpus: str | os.PathLike | Sequence[str], out: str | os.PathLike,
+                config: AWDLSTMConfig | Mapping[str, Any] | None = None, epochs: int = 1,
+                lr: float = 5e-3, bs: int = 64, seq_len: int = 72, seed: int | None = None,
+                drop_mult: float = 1.0, valid_pct: float = 0.1, max_vocab: int = 60000,
+                min_freq: int = 2, tokenizer: BaseTokenizer | None = None,
+                moms: Sequence[float] = (0.8, 0.7), **learner_kwargs: Any
+                ) -> LanguageModelLearner:
+    """Train an AWD-LSTM language model on `corpus` with one cycle of `epochs` and export it with
+    its vocabulary and tokenizer to `out`, ready for `language_model_learner(pretrained=out)`.
+
+    `corpus` is a text file (WikiText articles or blank-line paragraphs), a folder of .txt files
+    or a sequence of texts; `valid_pct` of the documents are held out to report perplexity.
+    `learner_kwargs` go to the learner (device, progress, callbacks ...).
+
+    Example:
+        >>> learn = pretrain_lm("wikitext-2/train.txt", "wt2_lm.brisk", epochs=1, seed=42,
+        ...                     config=dict(emb_sz=200, n_hid=400, n_layers=2))
+        >>> learn.validate()
+    """
+    documents = read_corpus(corpus)
+    data = TextData.from_df(pd.DataFrame({"text": documents}), "text", for_lm=True,
+                            valid_pct=valid_pct, seed=seed, tokenizer=tokenizer, bs=bs,
+                            seq_len=seq_len, max_vocab=max_vocab, min_freq=min_freq)
+    learn = language_model_learner(data, config=config, drop_mult=drop_mult, seed=seed,
+                                   **learner_kwargs)
+    learn.fit_one_cycle(epochs, lr, moms=moms)
+    target = Path(out).resolve()
+    learn.export(target, overwrite=True)
+    return learn

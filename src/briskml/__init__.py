@@ -41,6 +41,7 @@ from briskml.metrics import (
     top_k_accuracy,
 )
 from briskml.tabular import tabular_learner
+from briskml.text import language_model_learner, text_classifier_learner
 
 __version__ = "0.1.0"
 
@@ -76,6 +77,7 @@ __all__ = [
     "cross_entropy_flat",
     "error_rate",
     "f1",
+    "language_model_learner",
     "load_learner",
     "mae",
     "mse",
@@ -86,5 +88,6 @@ __all__ = [
     "roc_auc",
     "set_seed",
     "tabular_learner",
+    "text_classifier_learner",
     "top_k_accuracy",
 ]

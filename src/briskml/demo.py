@@ -55,9 +55,11 @@ def demo_parts() -> list[DemoPart]:
     # Imported here: the applications build on the core, which must not import them.
     from briskml.collab.demo import run_demo as run_collab_demo
     from briskml.tabular.demo import run_demo as run_tabular_demo
+    from briskml.text.demo import run_demo as run_text_demo
 
     return [DemoPart("Tabular: Adult census sample", "tabular", run_tabular_demo),
-            DemoPart("Collaborative filtering: MovieLens sample", "collab", run_collab_demo)]
+            DemoPart("Collaborative filtering: MovieLens sample", "collab", run_collab_demo),
+            DemoPart("Text: ULMFiT on synthetic reviews", "text", run_text_demo)]
 
 
 def planned_plots(out: Path) -> list[Path]:

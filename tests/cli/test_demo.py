@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.cli.conftest import run_cli
 
 
@@ -10,9 +12,11 @@ def test_quick_demo_trains_every_application_and_writes_plots(tmp_path):
     assert result.code == 0, result.stderr
     assert "train_loss" in result.stdout and "accuracy" in result.stdout
     assert "rmse" in result.stdout and "total (with data preparation)" in result.stdout
-    for prefix in ("tabular", "collab"):
+    for prefix in ("tabular", "collab", "text"):
         assert (tmp_path / f"{prefix}_lr_find.png").is_file()
         assert (tmp_path / f"{prefix}_loss.png").is_file()
+    text_accuracy = re.search(r"^text: ULMFiT.*accuracy=([0-9.]+)", result.stdout, re.MULTILINE)
+    assert text_accuracy is not None and float(text_accuracy.group(1)) > 0.65  # chance: 0.5
 
 
 def test_existing_plots_are_kept_unless_forced(tmp_path):

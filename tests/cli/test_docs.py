@@ -37,8 +37,9 @@ def bash_blocks(text: str) -> list[str]:
 def test_the_docs_show_every_command():
     text = cli_docs()
     for command in ("tabular train", "lr-find tabular", "collab train", "collab recommend",
-                    "lr-find collab", "predict", "info", "datasets list", "datasets path",
-                    "datasets fetch", "demo"):
+                    "lr-find collab", "text pretrain", "text lm", "text classify",
+                    "text generate", "lr-find text-lm", "lr-find text-classify", "predict",
+                    "info", "datasets list", "datasets path", "datasets fetch", "demo"):
         assert f"briskml {command}" in text, command
     assert len(bash_blocks(text)) >= 3
 
@@ -52,10 +53,15 @@ def test_the_docs_shell_examples_run(tmp_path):
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     for written in ("tabular_lr_find.png", "adult.brisk", "adult_predictions.csv",
-                    "collab_lr_find.png", "movies.brisk", "adult_predictions_stdout.csv"):
+                    "collab_lr_find.png", "movies.brisk", "adult_predictions_stdout.csv",
+                    "general_lm.brisk", "reviews_lm.brisk", "reviews.brisk",
+                    "review_predictions.csv"):
         assert (tmp_path / written).is_file(), written
     assert result.stdout.count("valley") == 2 and "TabularModel" in result.stdout
     assert "num_ratings" in result.stdout  # collab recommend's table
+    assert "The film was" in result.stdout and "2: negative, positive" in result.stdout
+    reviews = pd.read_csv(tmp_path / "review_predictions.csv")
+    assert len(reviews) == 400 and "probability_positive" in reviews.columns
     in_one_go = pd.read_csv(tmp_path / "adult_predictions.csv")
     in_chunks = pd.read_csv(tmp_path / "adult_predictions_stdout.csv")
     pd.testing.assert_frame_equal(in_chunks, in_one_go)

@@ -7,14 +7,16 @@ import pytest
 from tests.cli.conftest import ADULT, run_briskml, run_cli
 
 COMMANDS = [["tabular", "train"], ["collab", "train"], ["collab", "recommend"],
-            ["lr-find", "tabular"], ["lr-find", "collab"], ["predict"], ["info"],
+            ["text", "pretrain"], ["text", "lm"], ["text", "classify"], ["text", "generate"],
+            ["lr-find", "tabular"], ["lr-find", "collab"], ["lr-find", "text-lm"],
+            ["lr-find", "text-classify"], ["predict"], ["info"],
             ["datasets", "list"], ["datasets", "path"], ["datasets", "fetch"], ["demo"]]
 
 
 def test_help_lists_every_command():
     result = run_cli("--help")
     assert result.code == 0
-    for name in ("tabular", "collab", "lr-find", "predict", "info", "datasets", "demo"):
+    for name in ("tabular", "collab", "text", "lr-find", "predict", "info", "datasets", "demo"):
         assert name in result.stdout
 
 

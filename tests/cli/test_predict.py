@@ -101,6 +101,6 @@ def test_cuda_without_a_gpu_is_a_one_line_error(adult_model):
 
 
 def test_a_model_kind_without_a_handler_is_named():
-    message = r"kind 'text_lm', which the briskml command cannot use yet; it handles \["
+    message = r"kind 'learner', which the briskml command cannot use yet; it handles \["
     with pytest.raises(FileFormatError, match=message):
-        model_kind("text_lm", Path("lm.brisk"))
+        model_kind("learner", Path("model.brisk"))

@@ -74,5 +74,11 @@ def test_decode_restores_case_repetitions_and_punctuation():
     assert decode_tokens(tokens) == "I don't like it, Blah Blah Blah.\n\nIt's (really) BAD!!!!"
 
 
+def test_decode_drops_case_markers_with_no_word_after_them():
+    assert decode_tokens(["xxbos", "xxmaj", "the", "film", ".", "xxmaj"]) == "The film."
+    assert decode_tokens(["the", "xxmaj", "xxmaj", "touching"]) == "the Touching"
+    assert decode_tokens(["xxup", "xxbos", "xxmaj", "a"]) == "A"
+
+
 def test_decode_drops_markers_and_keeps_unknown_words_visible():
     assert undo_special_tokens("xxbos xxfld 1 xxmaj xxunk xxpad xxpad") == "xxunk"

@@ -1,9 +1,10 @@
 """The `briskml` command: one subcommand per application, thin over the Python API.
 
 Each module parses its options into the calls a Python user would make (STYLE §10): `tabular` and
-`collab` (train, recommend, and their `lr-find`), `predict` and `info` (any exported model, by its
-kind: see `kinds`), `datasets`, `demo`. The text commands slot in the same way: a `text` module
-with its Typer app, added below, and its ModelKinds in `kinds.MODEL_KINDS`.
+`collab` (train, recommend, and their `lr-find`), `text` (pretrain, lm, classify, generate, and the
+`lr-find` of lm and classify), `predict` and `info` (any exported model, by its kind: see `kinds`),
+`datasets`, `demo`. An application adds its module with a Typer app, wired below, and its
+ModelKinds in `kinds.MODEL_KINDS`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from briskml.cli import collab, datasets, demo, info, predict, tabular
+from briskml.cli import collab, datasets, demo, info, predict, tabular, text
 from briskml.errors import BriskError
 
 app = typer.Typer(help="briskml: fast deep learning for tables, ratings and text.",
@@ -29,9 +30,12 @@ lr_find_app = typer.Typer(help="Sweep the learning rate on a model built from yo
                           no_args_is_help=True)
 lr_find_app.command("tabular")(tabular.lr_find)
 lr_find_app.command("collab")(collab.lr_find)
+lr_find_app.command("text-lm")(text.lr_find_lm)
+lr_find_app.command("text-classify")(text.lr_find_classifier)
 
 app.add_typer(tabular.app, name="tabular")
 app.add_typer(collab.app, name="collab")
+app.add_typer(text.app, name="text")
 app.add_typer(lr_find_app, name="lr-find")
 app.command("predict")(predict.predict)
 app.command("info")(info.info)

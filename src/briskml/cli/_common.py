@@ -49,6 +49,7 @@ class PredictOptions:
     """The options of `briskml predict` that a kind's predict function may read."""
 
     strict: bool = False    # refuse categories / ids never seen in training
+    text_cols: list[str] | None = None    # a text classifier's input column(s); None: guess
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,15 @@ class ModelKind:
 
     `describe(document)` gives (label, text) lines from the file's JSON alone;
     `predict(learn, rows, options)` gives prediction columns for a chunk of input rows, indexed
-    like them, never reusing a name the rows already have.
+    like them, never reusing a name the rows already have. A kind that does not predict rows (a
+    language model) has `predict=None` and says in `instead` what to run instead ({model} is
+    replaced by the file's path). `reads_text`: whether `predict --text-col` applies.
     """
 
     describe: Callable[[dict[str, Any]], list[tuple[str, str]]]
-    predict: Callable[[Learner, pd.DataFrame, PredictOptions], pd.DataFrame]
+    predict: Callable[[Learner, pd.DataFrame, PredictOptions], pd.DataFrame] | None
+    instead: str = ""
+    reads_text: bool = False
 
 
 # ----- messages -----------------------------------------------------------------------------------
@@ -208,7 +213,13 @@ def finish_training(learn: Learner, out: Path, force: bool) -> None:
     """Export the trained learner and print its final validation metrics."""
     results = learn.validate() if getattr(learn.data, "valid", None) is not None else {}
     learn.export(out, overwrite=force)
-    scores = ", ".join(f"{name} {value:.4f}" for name, value in results.items())
+    print_exported(out, results)
+
+
+def print_exported(out: Path, results: dict[str, Any]) -> None:
+    """The closing line of a training command: the file written and its validation metrics."""
+    scores = ", ".join(f"{name} {value:.4f}" for name, value in results.items()
+                       if name not in ("epoch", "time", "train_loss"))
     print(f"exported {out} ({describe_file_size(out)})" + (f": {scores}" if scores else ""))
 
 

@@ -17,7 +17,7 @@ def demo(quick: Annotated[bool, typer.Option("--quick", help="A smaller, faster 
              show_default=False,
              file_okay=False)] = None,
          force: Force = False) -> None:
-    """Train a tabular and a collaborative-filtering model on bundled samples, print the tables.
+    """Train a tabular, a collaborative-filtering and a text model on bundled data, print tables.
 
     Example: briskml demo --quick --out demo_out
     """

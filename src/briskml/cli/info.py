@@ -11,8 +11,10 @@ import typer
 from briskml import __version__
 from briskml.cli._common import check_input_file, describe_file_size
 from briskml.cli.kinds import MODEL_KINDS
+from briskml.cli.text import describe_encoder
 from briskml.errors import FileFormatError
 from briskml.persist import read_bundle
+from briskml.text.transfer import ENCODER_CONTENT
 
 _MAX_VALUE_CHARS = 72
 
@@ -23,7 +25,8 @@ def info(
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the file's whole JSON document instead.")] = False,
 ) -> None:
-    """Describe an exported model: kind, model and config, inputs, classes, metrics, size.
+    """Describe an exported model (kind, model and config, inputs, classes, metrics, size) or a
+    text encoder file.
 
     Only the file is read: no training data, no code runs.
 
@@ -34,23 +37,36 @@ def info(
     if as_json:
         print(json.dumps(document, indent=2))
         return
-    if document.get("content") != "learner":
+    if document.get("content") == ENCODER_CONTENT:
+        lines = [("file", f"{model} ({describe_file_size(model)})"), *describe_encoder(document),
+                 _weights(tensors, "encoder.")]
+    elif document.get("content") != "learner":
         raise FileFormatError(f"'{model}' is a checkpoint from learn.save(), not an exported "
                               "learner; `briskml info` reads files written by learn.export().")
-    lines = _general(model, tensors, document)
-    kind = MODEL_KINDS.get(document.get("kind"))
-    if kind is not None:
-        lines += kind.describe(document)
-    lines += _at_export(document)
+    else:
+        lines = _learner_lines(model, tensors, document)
     width = max(len(label) for label, _ in lines) + 2
     for label, text in lines:
         print(f"{label:<{width}}{text}")
 
 
+def _learner_lines(path: Path, tensors: dict[str, Any], document: dict[str, Any]
+                   ) -> list[tuple[str, str]]:
+    lines = _general(path, tensors, document)
+    kind = MODEL_KINDS.get(document.get("kind"))
+    if kind is not None:
+        lines += kind.describe(document)
+    return lines + _at_export(document)
+
+
+def _weights(tensors: dict[str, Any], prefix: str) -> tuple[str, str]:
+    unique = {id(tensor): tensor for name, tensor in tensors.items() if name.startswith(prefix)}
+    num_values = sum(tensor.numel() for tensor in unique.values())
+    return "weights", f"{num_values:,} numbers in {len(unique)} tensors"
+
+
 def _general(path: Path, tensors: dict[str, Any], document: dict[str, Any]
              ) -> list[tuple[str, str]]:
-    unique = {id(tensor): tensor for name, tensor in tensors.items() if name.startswith("model.")}
-    num_values = sum(tensor.numel() for tensor in unique.values())
     spec = document.get("model", {})
     lines = [
         ("file", f"{path} ({describe_file_size(path)})"),
@@ -58,7 +74,7 @@ def _general(path: Path, tensors: dict[str, Any], document: dict[str, Any]
         ("model", str(spec.get("name"))),
     ]
     lines += [(f"  {key}", _short(value)) for key, value in spec.get("config", {}).items()]
-    lines.append(("weights", f"{num_values:,} numbers in {len(unique)} tensors"))
+    lines.append(_weights(tensors, "model."))
     lines.append(("loss", str(document.get("loss"))))
     return lines
 
@@ -82,5 +98,8 @@ def _number(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value)
+    if isinstance(value, dict):  # a nested config (a classifier's encoder): name=value pairs
+        text = ", ".join(f"{name}={json.dumps(item)}" for name, item in value.items())
+    else:
+        text = json.dumps(value)
     return text if len(text) <= _MAX_VALUE_CHARS else text[:_MAX_VALUE_CHARS - 3] + "..."

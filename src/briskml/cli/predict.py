@@ -20,13 +20,14 @@ from briskml.cli._common import (
     check_device,
     check_input_file,
     check_output,
+    column_list,
     count_rows,
     describe_file_size,
     iter_table_chunks,
     note,
 )
 from briskml.cli.kinds import model_kind
-from briskml.errors import DataError
+from briskml.errors import ConfigError, DataError
 from briskml.learner import Learner, load_learner
 from briskml.persist import atomic_path
 
@@ -51,12 +52,17 @@ def predict(
         "them as missing / as the average user or item.")] = False,
     device: Annotated[str, typer.Option("--device", metavar="DEVICE",
                                         help="cpu, cuda, cuda:1 ...")] = "cpu",
+    text_col: Annotated[list[str] | None, typer.Option(
+        "--text-col", metavar="COLUMN", help="A text classifier's column of texts (repeat it for "
+        "several fields, in the training order; default: the column named text, or the only "
+        "column of strings).", show_default=False)] = None,
 ) -> None:
     """Predict every row of a table with an exported model; the output is CSV.
 
     The output holds the input's rows, in order, with the prediction columns added (tabular:
-    prediction and one probability per class; collab: prediction, unseen, fallback). The input is
-    streamed in chunks, so its size is not limited by memory.
+    prediction and one probability per class; collab: prediction, unseen, fallback; text
+    classifier: prediction and one probability per class). The input is streamed in chunks, so its
+    size is not limited by memory.
 
     Example: briskml predict adult.brisk new_people.csv --out predictions.csv
     """
@@ -67,11 +73,24 @@ def predict(
     check_device(device)
     learn = load_learner(model, device=device)
     kind = model_kind(learn.kind, model)
+    _check_kind_predicts(kind, learn, model, text_col)
+    options = PredictOptions(strict=strict, text_cols=column_list(text_col))
     with _output(out) as handle, _summarised_warnings():
-        num_rows = _stream(learn, kind, rows_file, handle, chunk_size,
-                           PredictOptions(strict=strict))
+        num_rows = _stream(learn, kind, rows_file, handle, chunk_size, options)
     where = f"{out} ({describe_file_size(out)})" if out is not None else "stdout"
     note(f"predicted {num_rows:,} rows -> {where}")
+
+
+def _check_kind_predicts(kind: ModelKind, learn: Learner, model: Path,
+                         text_col: list[str] | None) -> None:
+    """Refuse, before reading any rows, a model that does not predict rows or a misplaced
+    --text-col."""
+    if kind.predict is None:
+        raise ConfigError(f"'{model}' holds a {learn.kind} model: "
+                          f"{kind.instead.format(model=model)}")
+    if text_col is not None and not kind.reads_text:
+        raise ConfigError(f"--text-col is for text classifiers; '{model}' holds a {learn.kind} "
+                          "model, which reads the columns it was trained on.")
 
 
 @contextlib.contextmanager

@@ -116,7 +116,8 @@ class TabularPipeline:
     def _tensors(self, frame: pd.DataFrame) -> tuple[Tensor, Tensor]:
         num_rows = len(frame)
         cats = frame[self.out_cat_names].to_numpy(dtype=np.int64)
-        cats = cats.reshape(num_rows, len(self.out_cat_names))
+        # A frame read from Parquet may hand back a read-only view; torch needs a writable array.
+        cats = np.require(cats.reshape(num_rows, len(self.out_cat_names)), requirements="W")
         conts = frame[self.out_cont_names].to_numpy(dtype=np.float64, na_value=np.nan)
         conts = conts.reshape(num_rows, len(self.out_cont_names))
         if np.isnan(conts).any():

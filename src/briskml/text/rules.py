@@ -141,6 +141,10 @@ def _cached_capitals(word: str, cache: dict[str, str]) -> str:
 
 # ----- decoding ---------------------------------------------------------------------------------
 _CASED_UNKNOWN = re.compile(rf"\b(?:{TK_MAJ}|{TK_UP}) (?={UNK}\b)")
+# A case marker with no word after it (another special token next, or the end, as generated text
+# can have) has nothing to apply to: it is dropped rather than capitalising the next marker.
+_STRAY_CASE = re.compile(rf"\b(?:{TK_MAJ}|{TK_UP})(?: +(?=(?:{TK_MAJ}|{TK_UP}|{TK_REP}|{TK_WREP}|"
+                         rf"{BOS}|{EOS}|{PAD}|{FLD})\b)| *$)")
 _UNDO_UP = re.compile(rf"\b{TK_UP} (\S+)")
 _UNDO_MAJ = re.compile(rf"\b{TK_MAJ} (\S)")
 _UNDO_REP = re.compile(rf"\b{TK_REP} (\d+) (\S)")
@@ -172,6 +176,7 @@ def tidy_spacing(text: str) -> str:
 def undo_special_tokens(text: str) -> str:
     """Undo xxup/xxmaj/xxrep/xxwrep in space-separated text; drop xxbos, xxeos, xxpad, xxfld n."""
     text = _CASED_UNKNOWN.sub("", text)  # an unknown word stays "xxunk", whatever its case
+    text = _STRAY_CASE.sub("", text)
     text = _UNDO_UP.sub(lambda match: match.group(1).upper(), text)
     text = _UNDO_MAJ.sub(lambda match: match.group(1).upper(), text)
     text = _UNDO_REP.sub(lambda match: match.group(2) * int(match.group(1)), text)

@@ -62,10 +62,23 @@ def tokenizer_from_json(document: dict[str, Any], source: str) -> BaseTokenizer:
 
 # ----- reading files --------------------------------------------------------------------------
 def resolve_source(source: str | os.PathLike) -> Path:
-    """A local path for `source`: a URL (http, https, file) is downloaded into the cache."""
+    """A local path for `source`: a URL (http, https, file) is downloaded into the cache.
+
+    A URL may end in `#sha256=<hex>` (as pip writes it): the cached file is then reused only if
+    its checksum matches, and a download with another checksum is refused and not kept.
+    """
     text = str(source)
     if text.startswith(_URL_SCHEMES):
-        return download(text)
+        url, _, fragment = text.partition("#")
+        sha256 = None
+        if fragment:
+            name, _, value = fragment.partition("=")
+            if name != "sha256" or len(value) != 64:
+                raise ConfigError(f"The URL fragment '#{fragment}' is not understood; write "
+                                  "'#sha256=<64 hex digits>' to check the download, or leave it "
+                                  "out.")
+            sha256 = value
+        return download(url, sha256=sha256)
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"No such file: '{path}'. Pass the path of a language model "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 
@@ -11,6 +12,12 @@ import torch
 from torch import nn
 
 import briskml as bm
+
+# The tests train tiny models: one thread each is faster than two, and two threads fighting another
+# busy process over two cores made some tests 10-60x slower. Subprocesses (CLI, examples)
+# inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,5 @@
 """The command-line docs run as written: their ```bash blocks, in order, in one bash session, in
-a fresh folder, as a user would type them (docs/readme/cli.md, or README's "Command line" section
-once that text is merged there)."""
+a fresh folder, as a user would type them (README's "Command line" section)."""
 
 from __future__ import annotations
 
@@ -16,14 +15,11 @@ import pytest
 from tests.cli.conftest import user_env
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI_DOC = ROOT / "docs" / "readme" / "cli.md"
 README = ROOT / "README.md"
 
 
 def cli_docs() -> str:
-    """The command-line section: its own file, else the README's "## Command line" section."""
-    if CLI_DOC.is_file():
-        return CLI_DOC.read_text(encoding="utf-8")
+    """The README's "## Command line" section."""
     text = README.read_text(encoding="utf-8")
     start = text.index("## Command line")
     end = text.find("\n## ", start + 1)

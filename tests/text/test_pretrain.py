@@ -97,3 +97,23 @@ def test_bad_pretrained_urls_say_what_to_do(tmp_path, monkeypatch):
         language_model_learner(data, pretrained="http://127.0.0.1:9/lm.brisk#md5=abc")
     with pytest.raises(DownloadError, match="put it at"):
         language_model_learner(data, pretrained=f"{OFFLINE_URL}/lm.brisk")
+
+
+def test_a_model_of_the_other_direction_is_refused(pretrained, tmp_path):
+    out, _ = pretrained
+    backwards = TextData.from_df(synthetic_reviews(80, seed=6), "text", for_lm=True, seed=0,
+                                 bs=8, seq_len=16, backwards=True)
+    with pytest.raises(ConfigError, match=r"trained reading text forwards.*backwards=False"):
+        language_model_learner(backwards, pretrained=out)
+    backward_out = tmp_path / "bwd.brisk"
+    backward_learn = pretrain_lm(synthetic_reviews(60, seed=7)["text"].tolist(), backward_out,
+                                 config=TINY, epochs=1, bs=8, seq_len=16, seed=0,
+                                 backwards=True, progress=False, path=tmp_path)
+    assert backward_learn.backwards
+    encoder = backward_learn.save_encoder("bwd_enc")
+    assert language_model_learner(backwards, pretrained=backward_out, progress=False).backwards
+    same_words = TextData.from_df(synthetic_reviews(60, seed=7), "text", for_lm=True, seed=0,
+                                  bs=8, seq_len=16, vocab=backward_learn.vocab)
+    forward = language_model_learner(same_words, config=TINY, progress=False)
+    with pytest.raises(ConfigError, match="backwards=True"):
+        forward.load_encoder(encoder)

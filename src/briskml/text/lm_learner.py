@@ -37,6 +37,7 @@ from briskml.text.rules import BOS, EOS
 from briskml.text.text_learner import TextLearner
 from briskml.text.transfer import (
     ARCHITECTURE_FIELDS,
+    check_direction,
     load_pretrained_lm,
     read_text_weights,
     resolve_source,
@@ -123,6 +124,7 @@ def language_model_learner(data_lm: TextData, arch: Any = AWD_LSTM,
         source = resolve_source(pretrained)
         weights = read_text_weights(source, need_decoder=True)
         warn_if_other_tokenizer(data_lm.tokenizer, weights.tokenizer, str(source))
+        check_direction(bool(data_lm.settings.backwards), weights)
         if config is None:  # the pretrained sizes, with the lessons' LM dropout
             config = {**LM_DROPOUTS, **{name: weights.config[name]
                                         for name in ARCHITECTURE_FIELDS}}

@@ -71,14 +71,17 @@ def pretrain_lm(corpus: str | os.PathLike | Sequence[str], out: str | os.PathLik
                 lr: float = 5e-3, bs: int = 64, seq_len: int = 72, seed: int | None = None,
                 drop_mult: float = 1.0, valid_pct: float = 0.1, max_vocab: int = 60000,
                 min_freq: int = 2, tokenizer: BaseTokenizer | None = None,
-                moms: Sequence[float] = (0.8, 0.7), overwrite: bool = False,
+                moms: Sequence[float] = (0.8, 0.7), backwards: bool = False,
+                overwrite: bool = False,
                 **learner_kwargs: Any) -> LanguageModelLearner:
     """Train an AWD-LSTM language model on `corpus` with one cycle of `epochs` and export it with
     its vocabulary and tokenizer to `out`, ready for `language_model_learner(pretrained=out)`.
 
     `corpus` is a text file (WikiText articles or blank-line paragraphs), a folder of .txt files
     or a sequence of texts; `valid_pct` of the documents are held out to report perplexity.
-    An existing `out` is refused (before any training) unless `overwrite=True`.
+    `backwards=True` trains a model that reads each document right to left (the backward half of
+    the paper's ensemble). An existing `out` is refused (before any training) unless
+    `overwrite=True`.
     `learner_kwargs` go to the learner (device, progress, callbacks ...).
 
     Example:
@@ -93,7 +96,8 @@ def pretrain_lm(corpus: str | os.PathLike | Sequence[str], out: str | os.PathLik
     documents = read_corpus(corpus)
     data = TextData.from_df(pd.DataFrame({"text": documents}), "text", for_lm=True,
                             valid_pct=valid_pct, seed=seed, tokenizer=tokenizer, bs=bs,
-                            seq_len=seq_len, max_vocab=max_vocab, min_freq=min_freq)
+                            seq_len=seq_len, max_vocab=max_vocab, min_freq=min_freq,
+                            backwards=backwards)
     learn = language_model_learner(data, config=config, drop_mult=drop_mult, seed=seed,
                                    **learner_kwargs)
     learn.fit_one_cycle(epochs, lr, moms=moms)

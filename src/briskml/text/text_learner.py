@@ -25,6 +25,7 @@ from briskml.text.memory import keep_freed_memory
 from briskml.text.tokenize import BaseTokenizer, Tokenizer
 from briskml.text.transfer import (
     check_architecture,
+    check_direction,
     check_same_vocab,
     read_text_weights,
     tokenizer_from_json,
@@ -80,7 +81,8 @@ class TextLearner(Learner):
             >>> learn_clas.load_encoder("fine_tuned_enc")
         """
         path = self._checkpoint_path(name)
-        return write_encoder(path, self.encoder, self.config, self.vocab, self.tokenizer)
+        return write_encoder(path, self.encoder, self.config, self.vocab, self.tokenizer,
+                             self.backwards)
 
     def load_encoder(self, name_or_path: str | os.PathLike) -> TextLearner:
         """Load an encoder saved by `save_encoder(name)` (or the encoder of an exported language
@@ -94,6 +96,7 @@ class TextLearner(Learner):
         weights = read_text_weights(path)
         check_architecture(self.config, weights.config, str(path))
         check_same_vocab(self.vocab, weights.vocab, str(path))
+        check_direction(self.backwards, weights)
         tensors = {key[len("encoder."):]: value for key, value in weights.tensors.items()
                    if key.startswith("encoder.")}
         load_model_state(self.encoder, tensors, str(path))

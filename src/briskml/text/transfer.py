@@ -43,6 +43,7 @@ class TextWeights:
     vocab: Vocab
     tokenizer: dict[str, Any] | None
     source: str
+    backwards: bool | None = None  # the reading direction it was trained in (None: not recorded)
 
 
 # ----- tokenizers in JSON ---------------------------------------------------------------------
@@ -95,7 +96,7 @@ def read_text_weights(path: str | os.PathLike, need_decoder: bool = False) -> Te
     content, kind = meta.get("content"), meta.get("kind")
     if content == ENCODER_CONTENT and not need_decoder:
         return TextWeights(_strip(tensors, ""), meta["config"], _vocab(meta["vocab"], path),
-                           meta.get("tokenizer"), str(path))
+                           meta.get("tokenizer"), str(path), meta.get("backwards"))
     allowed = ("text_lm",) if need_decoder else TEXT_KINDS
     if content != "learner" or kind not in allowed:
         found = f"an exported {kind!r} learner" if content == "learner" else f"a {content!r} file"
@@ -107,7 +108,7 @@ def read_text_weights(path: str | os.PathLike, need_decoder: bool = False) -> Te
         config = config["encoder"]
     extra = meta.get("extra", {})
     return TextWeights(_strip(tensors, "model."), config, _vocab(extra["vocab"], path),
-                       extra.get("tokenizer"), str(path))
+                       extra.get("tokenizer"), str(path), extra.get("backwards"))
 
 
 def _strip(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
@@ -119,17 +120,28 @@ def _vocab(document: dict[str, Any], path: str | os.PathLike) -> Vocab:
 
 
 def write_encoder(path: Path, encoder: nn.Module, config: AWDLSTMConfig, vocab: Vocab,
-                  tokenizer: BaseTokenizer | None) -> Path:
-    """Write an encoder file: its weights, architecture and vocabulary."""
+                  tokenizer: BaseTokenizer | None, backwards: bool = False) -> Path:
+    """Write an encoder file: its weights, architecture, vocabulary and reading direction."""
     meta = {"content": ENCODER_CONTENT, "config": {name: getattr(config, name)
                                                    for name in ENCODER_FIELDS},
-            "vocab": vocab.to_dict(),
+            "vocab": vocab.to_dict(), "backwards": backwards,
             "tokenizer": None if tokenizer is None else tokenizer_to_json(tokenizer)}
     tensors = {f"encoder.{key}": value for key, value in encoder.state_dict().items()}
     return write_bundle(path, tensors, meta)
 
 
 # ----- checks ---------------------------------------------------------------------------------
+def check_direction(backwards: bool, weights: TextWeights) -> None:
+    """Refuse weights trained reading the other way (a forward model for backwards data ...)."""
+    if weights.backwards is None or bool(weights.backwards) == backwards:
+        return
+    def name(flag: bool) -> str:
+        return "backwards (right to left)" if flag else "forwards (left to right)"
+    raise ConfigError(f"'{weights.source}' was trained reading text {name(weights.backwards)}, but "
+                      f"this data reads {name(backwards)}; build the data with "
+                      f"backwards={weights.backwards} or use a model trained the same way.")
+
+
 def check_architecture(config: AWDLSTMConfig, found: dict[str, Any], source: str,
                        fields: tuple[str, ...] = ENCODER_FIELDS) -> None:
     """Raise naming every field where the file's architecture differs from `config`."""

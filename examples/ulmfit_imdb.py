@@ -49,7 +49,6 @@ from briskml.text import (
     pretrain_lm,
     text_classifier_learner,
 )
-from briskml.text.pretrain import read_corpus
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DEFAULT_DATA = SHARED / "data" / "imdb" / "imdb_50k.csv"
@@ -185,27 +184,9 @@ def pretrain(corpus: list[str] | Path, out: Path, recipe: Recipe, seed: int,
                   seq_len=recipe.lm_seq_len, seed=seed, min_freq=recipe.min_freq,
                   max_vocab=recipe.max_vocab, moms=MOMS, progress=recipe.name != "tiny",
                   callbacks=mixed_precision_callbacks())
-    if backwards:
-        learn = pretrain_backwards(corpus, out, recipe.config, **kwargs)
-    else:
-        learn = pretrain_lm(corpus, out, config=recipe.config, **kwargs)
+    learn = pretrain_lm(corpus, out, config=recipe.config, backwards=backwards, **kwargs)
     perplexity = learn.recorder.values[-1]["perplexity"]  # the last epoch's validation
     return out, f"perplexity {perplexity:.1f} on held-out text, vocab {len(learn.vocab):,}"
-
-
-def pretrain_backwards(corpus: list[str] | Path, out: Path, config: dict[str, int], epochs: int,
-                       lr: float, bs: int, seq_len: int, seed: int, min_freq: int,
-                       max_vocab: int, moms: tuple[float, float],
-                       **learner_kwargs) -> LanguageModelLearner:
-    """pretrain_lm on reversed text: the same steps, with TextData(backwards=True)."""
-    documents = pd.DataFrame({"text": read_corpus(corpus)})
-    data = TextData.from_df(documents, "text", for_lm=True, valid_pct=0.1, seed=seed, bs=bs,
-                            seq_len=seq_len, max_vocab=max_vocab, min_freq=min_freq,
-                            backwards=True)
-    learn = language_model_learner(data, config=config, seed=seed, **learner_kwargs)
-    learn.fit_one_cycle(epochs, lr, moms=moms)
-    learn.export(out)
-    return learn
 
 
 def mixed_precision_callbacks() -> list[bm.Callback]:

@@ -207,3 +207,10 @@ def test_match_embeddings_copies_known_rows_and_averages_new_ones():
     torch.testing.assert_close(new_weight[2], weight[3])
     torch.testing.assert_close(new_weight[3], weight.mean(0))
     assert new_bias.tolist() == [0.0, 1.0, 3.0, 1.5]
+
+
+def test_bfloat16_mixed_precision_trains_on_a_cpu(data_lm, recwarn):
+    learn = language_model_learner(data_lm, config=TINY, seed=0, progress=False)
+    learn.to_bf16()
+    learn.fit(1, 1e-3)   # the LSTM runs in float32 under CPU autocast; the rest in bfloat16
+    assert torch.isfinite(torch.tensor(learn.recorder.values[-1]["valid_loss"]))

@@ -98,6 +98,17 @@ class WeightDropLSTM(nn.Module):
         if weight_hh is None:
             weight_hh = self.dropped_weight_hh()
         weights = [self.weight_ih, weight_hh, self.bias_ih, self.bias_hh]
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            # CPU autocast hands oneDNN's LSTM mixed dtypes it cannot build a kernel for
+            # ("could not create a primitive descriptor"), so the recurrence runs in float32 there;
+            # the embedding, decoder and head still run in the lower precision.
+            with torch.autocast("cpu", enabled=False):
+                return self._lstm(x.float(), (state[0].float(), state[1].float()),
+                                  [weight.float() for weight in weights])
+        return self._lstm(x, state, weights)
+
+    def _lstm(self, x: Tensor, state: LayerState, weights: list[Tensor]
+              ) -> tuple[Tensor, LayerState]:
         # torch.lstm is what nn.LSTM.forward calls: the oneDNN kernel on a CPU, cuDNN on a GPU.
         output, h, c = torch.lstm(x, state, weights, True, 1, 0.0, self.training, False, True)
         return output, (h, c)

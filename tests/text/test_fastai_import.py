@@ -10,6 +10,7 @@ import torch
 import briskml as bm
 from briskml.errors import FileFormatError
 from briskml.text import AWDLSTMConfig, AWDLSTMLanguageModel, import_fastai_lm
+from briskml.text.fastai_import import read_itos
 
 DATA = Path(__file__).parent / "data"
 ITOS = ["xxunk", "xxpad", "xxbos", "xxeos", "xxfld", "xxrep", "xxwrep", "xxup", "xxmaj",
@@ -96,3 +97,19 @@ def test_a_word_list_of_another_length_is_named(built_files, tmp_path):
     short.write_bytes(pickle.dumps(ITOS[:-2]))
     with pytest.raises(FileFormatError, match=r"lists 10 words but the embedding .* has 12 rows"):
         import_fastai_lm(weights, short)
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_word_lists_read_in_every_pickle_protocol_without_unpickling(tmp_path, protocol):
+    words = ["xxunk", "xxpad", "the", "café", "the"] * 300
+    path = tmp_path / "itos.pkl"
+    path.write_bytes(pickle.dumps(words, protocol=protocol))
+    assert read_itos(path) == words
+
+
+def test_anything_but_a_list_of_strings_is_refused(tmp_path):
+    for content in ({"a": 1}, ["a", 3], "a", ("a",)):
+        path = tmp_path / "bad.pkl"
+        path.write_bytes(pickle.dumps(content))
+        with pytest.raises(FileFormatError, match="list of"):
+            read_itos(path)

@@ -1,8 +1,9 @@
 """import_fastai_lm: fastai's published AWD-LSTM language models (a .pth state dict and an itos
 .pkl word list) as a briskml language model, read without running any code from the files.
 
-The weights go through `torch.load(weights_only=True)`; the word list through an unpickler that
-refuses every class, so only lists, strings and numbers can come out of it.
+The weights go through `torch.load(weights_only=True)`. The word list is never unpickled: its
+pickle opcodes are read with `pickletools` (a disassembler that runs nothing) and only the few that
+build a list of strings are accepted, so no object can come out of the file but that list.
 
 Example:
     >>> learn = import_fastai_lm("lstm_fwd.pth", "itos_wt103.pkl")
@@ -11,9 +12,8 @@ Example:
 
 from __future__ import annotations
 
-import io
 import os
-import pickle
+import pickletools
 import re
 from pathlib import Path
 from typing import Any
@@ -37,21 +37,56 @@ _LAYER_NAMES = {"module.weight_ih_l0": "weight_ih", "weight_hh_l0_raw": "weight_
 _LAYER_KEY = re.compile(r"^0\.rnns\.(\d+)\.(.+)$")
 
 
-class _WordListUnpickler(pickle.Unpickler):
-    """An unpickler that builds no objects but the built-in containers and scalars."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: a word list holds "
-                                     "only strings")
+# The pickle opcodes that spell a list of strings (any protocol); every other opcode is refused.
+_STRING_OPS = frozenset({"UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"})
+_MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
+_MEMO_GETS = frozenset({"GET", "BINGET", "LONG_BINGET"})
+_MARK = object()
 
 
 def read_itos(path: str | os.PathLike) -> list[str]:
     """fastai's itos file: a pickled list of token strings (nothing else is accepted)."""
     data = Path(path).read_bytes()
+    stack: list[Any] = []
+    memo: dict[int, Any] = {}
     try:
-        words = _WordListUnpickler(io.BytesIO(data)).load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
+        for opcode, arg, _ in pickletools.genops(data):
+            name = opcode.name
+            if name in _STRING_OPS:
+                stack.append(arg)
+            elif name == "EMPTY_LIST":
+                stack.append([])
+            elif name == "MARK":
+                stack.append(_MARK)
+            elif name == "APPEND":
+                item = stack.pop()
+                stack[-1].append(item)
+            elif name in ("APPENDS", "LIST"):  # the items since the last MARK
+                mark = len(stack) - 1 - stack[::-1].index(_MARK)
+                items = stack[mark + 1:]
+                del stack[mark:]
+                if name == "LIST":
+                    stack.append(items)
+                else:
+                    stack[-1].extend(items)
+            elif name == "MEMOIZE":
+                memo[len(memo)] = stack[-1]
+            elif name in _MEMO_PUTS:
+                memo[int(arg)] = stack[-1]
+            elif name in _MEMO_GETS:
+                stack.append(memo[int(arg)])
+            elif name in ("GLOBAL", "STACK_GLOBAL"):
+                where = arg.replace(" ", ".") if name == "GLOBAL" else ".".join(stack[-2:])
+                raise FileFormatError(f"'{path}': refusing to load {where}: a word list holds "
+                                      "only strings.")
+            elif name not in ("PROTO", "FRAME", "STOP"):
+                raise FileFormatError(f"'{path}' is not a pickled list of words: it uses the "
+                                      f"pickle opcode {name}, which a list of strings never needs.")
+    except FileFormatError:
+        raise
+    except (ValueError, IndexError, KeyError, AttributeError, TypeError) as error:
         raise FileFormatError(f"'{path}' is not a pickled list of words ({error}).") from error
+    words = stack[0] if len(stack) == 1 else None
     if not isinstance(words, list) or not all(isinstance(word, str) for word in words):
         raise FileFormatError(f"'{path}' must hold a list of strings; got "
                               f"{type(words).__name__}.")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import torch
 
 from briskml.cli import main
 from briskml.datasets import bundled_path
@@ -65,28 +64,16 @@ def run_briskml(*args: str | Path, cwd: Path, extra_env: dict[str, str] | None =
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Train with one thread: much faster than two when other jobs share the two cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
     """Downloads and datasets go to the test's folder, never to ~/.cache."""
     monkeypatch.setenv("BRISKML_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("BRISKML_MIRROR", raising=False)
 
 
-def _train_once(args: list[str | Path]) -> None:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        result = run_cli(*args)
-    finally:
-        torch.set_num_threads(threads)
+def train_ok(*args: str | Path) -> None:
+    """Run a training command in this process (one torch thread: tests/conftest.py); it must
+    succeed."""
+    result = run_cli(*args)
     assert result.code == 0, result.stderr
 
 
@@ -94,8 +81,8 @@ def _train_once(args: list[str | Path]) -> None:
 def adult_model(tmp_path_factory) -> Path:
     """The lesson's tabular model on the bundled Adult sample, one epoch, via the command."""
     path = tmp_path_factory.mktemp("adult") / "adult.brisk"
-    _train_once(["tabular", "train", ADULT, "--y", "salary", "--cat", ADULT_CAT, "--cont",
-                 ADULT_CONT, "--epochs", "1", "--seed", "0", "--out", path])
+    train_ok("tabular", "train", ADULT, "--y", "salary", "--cat", ADULT_CAT, "--cont",
+             ADULT_CONT, "--epochs", "1", "--seed", "0", "--out", path)
     return path
 
 
@@ -103,6 +90,6 @@ def adult_model(tmp_path_factory) -> Path:
 def movies_model(tmp_path_factory) -> Path:
     """A dot-product model on the bundled MovieLens sample with titles, via the command."""
     path = tmp_path_factory.mktemp("movies") / "movies.brisk"
-    _train_once(["collab", "train", RATINGS, "--titles", MOVIES, "--y-range", "0", "5.5",
-                 "--epochs", "1", "--bs", "1024", "--lr", "1e-2", "--seed", "0", "--out", path])
+    train_ok("collab", "train", RATINGS, "--titles", MOVIES, "--y-range", "0", "5.5",
+             "--epochs", "1", "--bs", "1024", "--lr", "1e-2", "--seed", "0", "--out", path)
     return path

@@ -9,24 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 import briskml as bm
 from briskml.datasets import synthetic_reviews
-from tests.cli.conftest import run_briskml, run_cli
+from tests.cli.conftest import run_briskml, run_cli, train_ok
 
 TINY = ["--emb-sz", "16", "--n-hid", "32", "--n-layers", "1"]
-
-
-def train(*args: str | Path) -> None:
-    """Run a training command with one torch thread; it must succeed."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        result = run_cli(*args)
-    finally:
-        torch.set_num_threads(threads)
-    assert result.code == 0, result.stderr
 
 
 @dataclass(frozen=True)
@@ -52,11 +40,11 @@ def models(tmp_path_factory) -> TextModels:
                        folder / "enc.safetensors", folder / "cls.brisk")
     with pytest.MonkeyPatch.context() as patch:  # tokens cached in the test's folder
         patch.setenv("BRISKML_CACHE", str(folder / "cache"))
-        train("text", "pretrain", folder / "corpus.txt", *TINY, "--bs", "16", "--seed", "0",
+        train_ok("text", "pretrain", folder / "corpus.txt", *TINY, "--bs", "16", "--seed", "0",
               "--out", files.pretrained)
-        train("text", "lm", files.reviews, "--pretrained", files.pretrained, "--bs", "16",
+        train_ok("text", "lm", files.reviews, "--pretrained", files.pretrained, "--bs", "16",
               "--seed", "0", "--out", files.lm, "--encoder-out", files.encoder)
-        train("text", "classify", files.reviews, "--label-col", "label", "--valid-col",
+        train_ok("text", "classify", files.reviews, "--label-col", "label", "--valid-col",
               "is_valid", "--encoder", files.lm, "--bs", "16", "--seed", "0", "--out",
               files.classifier)
     return files

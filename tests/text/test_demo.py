@@ -3,21 +3,12 @@ on its encoder (here at a tiny size; `briskml demo --quick` runs the real one in
 
 from __future__ import annotations
 
-import pytest
-import torch
-
 from briskml.text import demo
 from briskml.text.demo import TextDemoSettings
 
 TINY = TextDemoSettings(num_reviews=160, lm_epochs=1, classifier_epochs=1, num_it=5)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_the_demo_trains_a_classifier_on_the_language_models_encoder(tmp_path, monkeypatch,

@@ -193,18 +193,14 @@ def positive_lr(lr: float) -> float:
 
 def id_like(text: str, known: pd.Index, option: str) -> Any:
     """An id typed on the command line, converted to the type of the ids the model knows."""
-    if pd.api.types.is_integer_dtype(known.dtype):
-        try:
-            return int(text)
-        except ValueError:
-            raise ConfigError(f"{option} takes one of the model's integer ids (e.g. "
-                              f"{known[:3].tolist()}); got {text!r}.") from None
-    if pd.api.types.is_float_dtype(known.dtype):
-        try:
-            return float(text)
-        except ValueError:
-            raise ConfigError(f"{option} takes one of the model's numeric ids (e.g. "
-                              f"{known[:3].tolist()}); got {text!r}.") from None
+    for is_kind, convert, kind in ((pd.api.types.is_integer_dtype, int, "integer"),
+                                   (pd.api.types.is_float_dtype, float, "numeric")):
+        if is_kind(known.dtype):
+            try:
+                return convert(text)
+            except ValueError:
+                raise ConfigError(f"{option} takes one of the model's {kind} ids (e.g. "
+                                  f"{known[:3].tolist()}); got {text!r}.") from None
     return text
 
 

@@ -99,6 +99,11 @@ class Dataset:
 
 _GROUPLENS = "https://files.grouplens.org/datasets/movielens"
 _UCI_ADULT = "https://archive.ics.uci.edu/ml/machine-learning-databases/adult"
+_WIKITEXT_LICENCE = "CC BY-SA 3.0; cite Merity et al. (2016), arXiv:1609.07843"
+_WIKITEXT_HOME = ("https://blog.salesforceairesearch.com/the-wikitext-long-term-dependency-"
+                  "language-modeling-dataset/")
+_WIKITEXT_FILES = {"train": "wiki.train.tokens", "valid": "wiki.valid.tokens",
+                   "test": "wiki.test.tokens"}
 _FASTAI_NOTE = ("fastai publishes no checksum for this archive: fetch checks that it unpacks "
                 "and holds the expected files")
 
@@ -167,25 +172,19 @@ DATASETS: dict[str, Dataset] = {dataset.name: dataset for dataset in (
     Dataset(
         "wikitext-2", "WikiText-2 (v1, word level)",
         "2,088,628 training tokens of Wikipedia articles, vocabulary 33,278, with <unk>",
-        "CC BY-SA 3.0; cite Merity et al. (2016), arXiv:1609.07843",
-        "https://blog.salesforceairesearch.com/the-wikitext-long-term-dependency-language-"
-        "modeling-dataset/",
+        _WIKITEXT_LICENCE, _WIKITEXT_HOME,
         remote=(RemoteFile("https://wikitext.smerity.com/wikitext-2-v1.zip",
                            sha256="92675f1d63015c1c8b51f1656a52d5bdbc33aafa60cc47a218a66e7ee817488c",
                            md5="542ccefacc6c27f945fb54453812b3cd", extract=True),),
-        files={"train": "wiki.train.tokens", "valid": "wiki.valid.tokens",
-               "test": "wiki.test.tokens"}),
+        files=_WIKITEXT_FILES),
     Dataset(
         "wikitext-103", "WikiText-103 (v1, word level; ULMFiT's pretraining corpus)",
         "103 million training tokens of Wikipedia articles, vocabulary 267,735, with <unk>",
-        "CC BY-SA 3.0; cite Merity et al. (2016), arXiv:1609.07843",
-        "https://blog.salesforceairesearch.com/the-wikitext-long-term-dependency-language-"
-        "modeling-dataset/",
+        _WIKITEXT_LICENCE, _WIKITEXT_HOME,
         remote=(RemoteFile("https://wikitext.smerity.com/wikitext-103-v1.zip",
                            sha256="242ba0f20b329cfdf1ccc61e9e9e5b59becf189db7f7a81cd2a0e2fc31539590",
                            md5="9ddaacaf6af0710eda8c456decff7832", extract=True),),
-        files={"train": "wiki.train.tokens", "valid": "wiki.valid.tokens",
-               "test": "wiki.test.tokens"}),
+        files=_WIKITEXT_FILES),
     Dataset(
         "bundled-adult", "Adult sample shipped with briskml",
         "5,000 rows of fastai's ADULT_SAMPLE (leading spaces removed); target salary",

@@ -19,10 +19,10 @@ Sizes are chosen for 2 CPU cores (about 70 minutes in all): the issue's "small" 
 one WikiText-2 epoch, a 15,000-word vocabulary (the decoder is most of a small model's cost),
 four unfrozen IMDb LM epochs (a frozen epoch costs nearly as much as an unfrozen one, since the
 gradient still runs back through the LSTMs to the embedding, and a language model pretrained for
-one epoch has little to protect), bs 32 for the classifiers, and more
-epochs for smaller label sets so every run takes at least ~60 optimizer steps. After each
-classifier epoch only `--check-rows` validation reviews are scored (scoring all 2,000 every epoch
-would double the run); the reported accuracy is on all 2,000. See `--help` for the knobs.
+one epoch has little to protect), bs 32 for the classifiers, and more epochs for smaller label
+sets so every run takes at least ~60 optimizer steps. After each classifier epoch only
+`--check-rows` validation reviews are scored (scoring all 2,000 every epoch would double the run);
+the reported accuracy is on all 2,000. See `--help` for the knobs.
 
 Usage: python bench/ulmfit_transfer.py [--wt2-epochs 1] [--lm-epochs 4] [--sizes 100 500 2000]
 Writes bench/results/ulmfit_transfer.json. Targets (issue 6): transfer beats scratch at every

@@ -239,23 +239,12 @@ def train_classifier(reviews: Reviews, lm: LanguageModelLearner, recipe: Recipe,
                                     path=args.out)
     use_mixed_precision(learn)
     learn.load_encoder(f"{direction}_enc")              # also freezes all but the head
-    gradual_unfreezing(learn, recipe.classifier_lr, recipe.classifier_epochs)
+    # The lessons' four stages (README, "Train the classifier with gradual unfreezing"): the head
+    # at lr, then freeze_to(-2), freeze_to(-3) and everything at lr/2, lr/4 and lr/20, each with
+    # discriminative rates slice(top / 2.6**4, top).
+    learn.fit_gradual(recipe.classifier_lr, recipe.classifier_epochs, moms=MOMS)
     accuracy = learn.recorder.values[-1]["accuracy"]  # the last epoch's validation
     return learn, accuracy
-
-
-def gradual_unfreezing(learn: TextClassifierLearner, lr: float,
-                       epochs: tuple[int, int, int, int]) -> None:
-    """The lessons' steps, one by one; learn.fit_gradual(lr, epochs) does the same in one call."""
-    head, two, three, everything = epochs
-    learn.freeze()
-    learn.fit_one_cycle(head, lr, moms=MOMS)
-    learn.freeze_to(-2)
-    learn.fit_one_cycle(two, slice(lr / 2 / 2.6**4, lr / 2), moms=MOMS)
-    learn.freeze_to(-3)
-    learn.fit_one_cycle(three, slice(lr / 4 / 2.6**4, lr / 4), moms=MOMS)
-    learn.unfreeze()
-    learn.fit_one_cycle(everything, slice(lr / 20 / 2.6**4, lr / 20), moms=MOMS)
 
 
 # ----- main -------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 import json
 import os
+import re
 import stat
+from pathlib import Path
 
 import pytest
 import safetensors.torch
@@ -66,3 +68,21 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+# What may read a pickle-based format at all: only the importer of fastai's published files
+# (read-only: torch.load(weights_only=True) and an opcode walk that builds nothing but strings).
+PICKLE_READERS = {"text/fastai_import.py"}
+PICKLE_PATTERN = re.compile(r"^\s*(import|from)\s+(pickle|pickletools|_pickle|cPickle|marshal|"
+                            r"shelve|dill|joblib)\b|torch\.(save|load)\(|allow_pickle",
+                            re.MULTILINE)
+
+
+def test_nothing_in_the_package_persists_with_pickle():
+    package = Path(bm.__file__).parent
+    users = {str(path.relative_to(package)) for path in package.rglob("*.py")
+             if PICKLE_PATTERN.search(path.read_text(encoding="utf-8"))}
+    assert users <= PICKLE_READERS, f"pickle-based I/O outside the fastai importer: {users}"
+    importer = (package / "text" / "fastai_import.py").read_text(encoding="utf-8")
+    assert "torch.save(" not in importer and "weights_only=True" in importer
+    assert not re.search(r"pickle\.(loads?|dumps?|Unpickler)\b", importer)

@@ -41,12 +41,12 @@ def models(tmp_path_factory) -> TextModels:
     with pytest.MonkeyPatch.context() as patch:  # tokens cached in the test's folder
         patch.setenv("BRISKML_CACHE", str(folder / "cache"))
         train_ok("text", "pretrain", folder / "corpus.txt", *TINY, "--bs", "16", "--seed", "0",
-              "--out", files.pretrained)
+                 "--out", files.pretrained)
         train_ok("text", "lm", files.reviews, "--pretrained", files.pretrained, "--bs", "16",
-              "--seed", "0", "--out", files.lm, "--encoder-out", files.encoder)
+                 "--seed", "0", "--out", files.lm, "--encoder-out", files.encoder)
         train_ok("text", "classify", files.reviews, "--label-col", "label", "--valid-col",
-              "is_valid", "--encoder", files.lm, "--bs", "16", "--seed", "0", "--out",
-              files.classifier)
+                 "is_valid", "--encoder", files.lm, "--bs", "16", "--seed", "0", "--out",
+                 files.classifier)
     return files
 
 

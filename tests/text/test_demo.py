@@ -9,8 +9,6 @@ from briskml.text.demo import TextDemoSettings
 TINY = TextDemoSettings(num_reviews=160, lm_epochs=1, classifier_epochs=1, num_it=5)
 
 
-
-
 def test_the_demo_trains_a_classifier_on_the_language_models_encoder(tmp_path, monkeypatch,
                                                                      capsys):
     monkeypatch.setattr(demo, "QUICK", TINY)

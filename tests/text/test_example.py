@@ -1,6 +1,5 @@
 """examples/ulmfit_imdb.py runs its three stages, both directions and the ensemble, at tiny size."""
 
-import os
 import re
 import subprocess
 import sys
@@ -10,11 +9,9 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ulmfit_imdb.py"
 
 
 def run_example(*flags: str) -> subprocess.CompletedProcess:
-    # BRISKML_CACHE comes from the autouse fixture. One torch thread: a tiny model gains nothing
-    # from more, and threads waiting on each other make it many times slower on a busy machine.
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # BRISKML_CACHE comes from the autouse fixture, OMP_NUM_THREADS=1 from tests/conftest.py.
     return subprocess.run([sys.executable, str(EXAMPLE), *flags], capture_output=True,
-                          text=True, timeout=300, env=env)
+                          text=True, timeout=300)
 
 
 def test_the_ulmfit_example_runs_tiny_in_both_directions(tmp_path):

@@ -4,6 +4,9 @@
 The weights go through `torch.load(weights_only=True)`. The word list is never unpickled: its
 pickle opcodes are read with `pickletools` (a disassembler that runs nothing) and only the few that
 build a list of strings are accepted, so no object can come out of the file but that list.
+This is the only place briskml reads a pickle-based format (fastai publishes its models that
+way), and it writes none: everything briskml saves is safetensors + JSON (tests/test_persist.py
+checks that no other module does pickle I/O).
 
 Example:
     >>> learn = import_fastai_lm("lstm_fwd.pth", "itos_wt103.pkl")

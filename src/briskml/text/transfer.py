@@ -135,10 +135,10 @@ def check_direction(backwards: bool, weights: TextWeights) -> None:
     """Refuse weights trained reading the other way (a forward model for backwards data ...)."""
     if weights.backwards is None or bool(weights.backwards) == backwards:
         return
-    def name(flag: bool) -> str:
-        return "backwards (right to left)" if flag else "forwards (left to right)"
-    raise ConfigError(f"'{weights.source}' was trained reading text {name(weights.backwards)}, but "
-                      f"this data reads {name(backwards)}; build the data with "
+    name = {True: "backwards (right to left)", False: "forwards (left to right)"}
+    trained = name[bool(weights.backwards)]
+    raise ConfigError(f"'{weights.source}' was trained reading text {trained}, but this data "
+                      f"reads {name[bool(backwards)]}; build the data with "
                       f"backwards={weights.backwards} or use a model trained the same way.")
 
 

@@ -71,10 +71,12 @@ def test_written_files_get_the_usual_permissions(tmp_path):
 
 
 # What may read a pickle-based format at all: only the importer of fastai's published files
-# (read-only: torch.load(weights_only=True) and an opcode walk that builds nothing but strings).
+# (read-only: torch.load(weights_only=True) and a hand-written reader that builds nothing but
+# strings). No module imports a pickle library.
 PICKLE_READERS = {"text/fastai_import.py"}
-PICKLE_PATTERN = re.compile(r"^\s*(import|from)\s+(pickle|pickletools|_pickle|cPickle|marshal|"
-                            r"shelve|dill|joblib)\b|torch\.(save|load)\(|allow_pickle",
+PICKLE_IMPORT = re.compile(r"^\s*(import|from)\s+(pickle|pickletools|_pickle|cPickle|copyreg|"
+                           r"marshal|shelve|dill|joblib|cloudpickle)\b", re.MULTILINE)
+PICKLE_PATTERN = re.compile(PICKLE_IMPORT.pattern + r"|torch\.(save|load)\(|allow_pickle",
                             re.MULTILINE)
 
 
@@ -86,3 +88,6 @@ def test_nothing_in_the_package_persists_with_pickle():
     importer = (package / "text" / "fastai_import.py").read_text(encoding="utf-8")
     assert "torch.save(" not in importer and "weights_only=True" in importer
     assert not re.search(r"pickle\.(loads?|dumps?|Unpickler)\b", importer)
+    importers = {str(path.relative_to(package)) for path in package.rglob("*.py")
+                 if PICKLE_IMPORT.search(path.read_text(encoding="utf-8"))}
+    assert not importers, f"modules importing a pickle library: {importers}"

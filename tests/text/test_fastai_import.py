@@ -113,3 +113,10 @@ def test_anything_but_a_list_of_strings_is_refused(tmp_path):
         path.write_bytes(pickle.dumps(content))
         with pytest.raises(FileFormatError, match="list of"):
             read_itos(path)
+
+
+def test_a_truncated_word_list_is_refused(tmp_path):
+    path = tmp_path / "cut.pkl"
+    path.write_bytes(pickle.dumps(["xxunk", "xxpad", "the"])[:-3])
+    with pytest.raises(FileFormatError, match="list of words"):
+        read_itos(path)

@@ -1,12 +1,12 @@
 """import_fastai_lm: fastai's published AWD-LSTM language models (a .pth state dict and an itos
 .pkl word list) as a briskml language model, read without running any code from the files.
 
-The weights go through `torch.load(weights_only=True)`. The word list is never unpickled: its
-pickle opcodes are read with `pickletools` (a disassembler that runs nothing) and only the few that
-build a list of strings are accepted, so no object can come out of the file but that list.
+The weights go through `torch.load(weights_only=True)`. The word list is never unpickled and
+no pickle module is imported: a small hand-written reader decodes only the bytes that spell a list
+of strings and refuses everything else, so no object can come out of the file but that list.
 This is the only place briskml reads a pickle-based format (fastai publishes its models that
 way), and it writes none: everything briskml saves is safetensors + JSON (tests/test_persist.py
-checks that no other module does pickle I/O).
+checks that no module imports pickle and that no other module does pickle-based I/O).
 
 Example:
     >>> learn = import_fastai_lm("lstm_fwd.pth", "itos_wt103.pkl")
@@ -16,8 +16,8 @@ Example:
 from __future__ import annotations
 
 import os
-import pickletools
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +40,56 @@ _LAYER_NAMES = {"module.weight_ih_l0": "weight_ih", "weight_hh_l0_raw": "weight_
 _LAYER_KEY = re.compile(r"^0\.rnns\.(\d+)\.(.+)$")
 
 
-# The pickle opcodes that spell a list of strings (any protocol); every other opcode is refused.
-_STRING_OPS = frozenset({"UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"})
-_MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
-_MEMO_GETS = frozenset({"GET", "BINGET", "LONG_BINGET"})
+# fastai's word list is a pickle. Unpickling runs whatever the file names, and even Python's
+# opcode disassembler comes from the pickle machinery, so this is a reader written by hand (that
+# is the safety it buys): it decodes only the opcodes that spell a list of strings, in any
+# protocol, and refuses every other byte. Opcode -> (name, how its argument is stored).
+_OPCODES = {
+    b"\x80": ("PROTO", 1), b"\x95": ("FRAME", 8), b".": ("STOP", 0), b"(": ("MARK", 0),
+    b"]": ("EMPTY_LIST", 0), b"l": ("LIST", 0), b"a": ("APPEND", 0), b"e": ("APPENDS", 0),
+    b"V": ("UNICODE", "line"), b"\x8c": ("SHORT_BINUNICODE", 1), b"X": ("BINUNICODE", 4),
+    b"\x8d": ("BINUNICODE8", 8), b"\x94": ("MEMOIZE", 0), b"p": ("PUT", "line"),
+    b"q": ("BINPUT", 1), b"r": ("LONG_BINPUT", 4), b"g": ("GET", "line"), b"h": ("BINGET", 1),
+    b"j": ("LONG_BINGET", 4), b"c": ("GLOBAL", "two lines"), b"\x93": ("STACK_GLOBAL", 0),
+}
+_STRING_OPS = frozenset({"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"})
 _MARK = object()
+
+
+def _opcodes(data: bytes, path: str | os.PathLike) -> Iterator[tuple[str, Any]]:
+    """(name, argument) for each opcode up to STOP; strings come out decoded."""
+    position = 0
+    while position < len(data):
+        code = data[position:position + 1]
+        if code not in _OPCODES:
+            raise FileFormatError(f"'{path}' is not a pickled list of words: it uses the pickle "
+                                  f"opcode {code!r} at byte {position}, which a list of strings "
+                                  "never needs.")
+        name, layout = _OPCODES[code]
+        position += 1
+        if isinstance(layout, int):
+            number = int.from_bytes(data[position:position + layout], "little")
+            position += layout
+            argument: Any = number
+            if name in _STRING_OPS:
+                argument = data[position:position + number].decode("utf-8")
+                position += number
+        elif layout == "line":
+            end = data.index(b"\n", position)
+            line = data[position:end]
+            position = end + 1
+            argument = line.decode("raw-unicode-escape") if name == "UNICODE" else int(line)
+        elif layout == "two lines":
+            first = data.index(b"\n", position)
+            second = data.index(b"\n", first + 1)
+            argument = data[position:second].decode("ascii").replace("\n", ".")
+            position = second + 1
+        else:
+            argument = None
+        if name == "STOP":
+            return
+        yield name, argument
+    raise FileFormatError(f"'{path}' is not a pickled list of words: it ends without STOP.")
 
 
 def read_itos(path: str | os.PathLike) -> list[str]:
@@ -53,9 +98,8 @@ def read_itos(path: str | os.PathLike) -> list[str]:
     stack: list[Any] = []
     memo: dict[int, Any] = {}
     try:
-        for opcode, arg, _ in pickletools.genops(data):
-            name = opcode.name
-            if name in _STRING_OPS:
+        for name, arg in _opcodes(data, path):
+            if name in _STRING_OPS or name == "UNICODE":
                 stack.append(arg)
             elif name == "EMPTY_LIST":
                 stack.append([])
@@ -74,17 +118,14 @@ def read_itos(path: str | os.PathLike) -> list[str]:
                     stack[-1].extend(items)
             elif name == "MEMOIZE":
                 memo[len(memo)] = stack[-1]
-            elif name in _MEMO_PUTS:
-                memo[int(arg)] = stack[-1]
-            elif name in _MEMO_GETS:
-                stack.append(memo[int(arg)])
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                memo[arg] = stack[-1]
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                stack.append(memo[arg])
             elif name in ("GLOBAL", "STACK_GLOBAL"):
-                where = arg.replace(" ", ".") if name == "GLOBAL" else ".".join(stack[-2:])
+                where = arg if name == "GLOBAL" else ".".join(stack[-2:])
                 raise FileFormatError(f"'{path}': refusing to load {where}: a word list holds "
                                       "only strings.")
-            elif name not in ("PROTO", "FRAME", "STOP"):
-                raise FileFormatError(f"'{path}' is not a pickled list of words: it uses the "
-                                      f"pickle opcode {name}, which a list of strings never needs.")
     except FileFormatError:
         raise
     except (ValueError, IndexError, KeyError, AttributeError, TypeError) as error:

@@ -21,9 +21,9 @@ eight unfrozen IMDb LM epochs (perplexity 67.5 after four, 60.3 after eight; a f
 costs nearly as much as an unfrozen one, since the gradient still runs back through the LSTMs
 to the embedding, and a language model pretrained for one epoch has little to protect), bs 32
 for the classifiers, and more epochs for smaller label sets so every run takes at least ~60
-optimizer steps. After each classifier epoch only
-`--check-rows` validation reviews are scored (scoring all 2,000 every epoch would double the run);
-the reported accuracy is on all 2,000. See `--help` for the knobs.
+optimizer steps. After each classifier epoch only `--check-rows` validation reviews are scored
+(scoring all 2,000 every epoch would double the run); the reported accuracy is on all 2,000. See
+`--help` for the knobs.
 
 Usage: python bench/ulmfit_transfer.py [--wt2-epochs 1] [--lm-epochs 8] [--sizes 100 500 2000]
 Writes bench/results/ulmfit_transfer.json. Targets (issue 6): transfer beats scratch at every
@@ -42,6 +42,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+
+from briskml.persist import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -111,7 +113,7 @@ def pretrained_wikitext(args: argparse.Namespace) -> tuple[Path, dict]:
             "lr": args.wt2_lr, "vocab_size": len(learn.vocab),
             "train_tokens": learn.data.train.num_tokens, "history": learn.recorder.values,
             "valid": learn.validate()}
-    record.write_text(json.dumps(info, indent=2))
+    write_json(record, info)  # atomic: a run stopped mid-write leaves no half-written cache
     log(f"WikiText-2 model: {info['valid']} in {info['seconds']:.0f} s")
     return path, info
 
@@ -151,7 +153,7 @@ def imdb_language_model(frame: pd.DataFrame, splits: dict, pretrained: Path,
             "sample": learn.predict("I liked this movie because", n_words=30, seed=0,
                                     temperature=0.75)}
     learn.save_encoder(encoder.stem)
-    record.write_text(json.dumps(info, indent=2))
+    write_json(record, info)  # atomic: a run stopped mid-write leaves no half-written cache
     log(f"IMDb language model: {info['valid']} in {info['seconds']:.0f} s")
     return data_lm, encoder, info
 
@@ -258,7 +260,7 @@ def main() -> None:
                     "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.results, result)
     print(json.dumps(result["summary"], indent=2))
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 import briskml as bm
+from briskml.persist import write_json
 
 RESULTS = Path(__file__).parent / "results" / "bf16_cpu.json"
 
@@ -76,7 +77,7 @@ def main() -> None:
                     "python": platform.python_version()},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(RESULTS, result)  # atomic
     print(json.dumps({key: result[key] for key in
                       ("matmul_1024_gflops", "matmul_bf16_speedup", "mlp_epoch_seconds",
                        "mlp_epoch_bf16_speedup", "cpu_bf16_flags")}, indent=2))

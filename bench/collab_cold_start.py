@@ -34,6 +34,7 @@ import torch
 
 from briskml.collab import CollabData, collab_learner
 from briskml.collab.sample import movie_features
+from briskml.persist import write_json
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MOVIELENS = SHARED / "data" / "movielens-latest-small"
@@ -151,7 +152,7 @@ def main() -> None:
                     "torch": torch.__version__, "loadavg_1_5_15": list(os.getloadavg())},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n")
+    write_json(RESULTS, document)  # atomic
     print(json.dumps({key: document[key] for key in ("items", "users")}, indent=2)[:3000])
 
 

@@ -35,6 +35,7 @@ import torch
 from briskml.callbacks import Callback
 from briskml.collab import CollabData, collab_learner
 from briskml.collab.sample import movie_features
+from briskml.persist import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -265,7 +266,7 @@ def main() -> None:
                  "re-run on a quiet machine; the fastai reference times were measured quietly."),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n")
+    write_json(RESULTS, document)  # atomic
     print(json.dumps(document["summary"], indent=2))
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import platform
 import statistics
@@ -27,6 +26,7 @@ from torch import nn
 
 import briskml as bm
 from briskml.optim import adam
+from briskml.persist import write_json
 
 RESULTS = Path(__file__).parent / "results" / "engine_overhead.json"
 
@@ -133,7 +133,7 @@ def main() -> None:
                     "processor": platform.processor() or platform.machine()},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(RESULTS, result)  # atomic
     for name, value in result["seconds_per_iteration"].items():
         print(f"{name:>14}: {value * 1e6:8.1f} us/iteration")
     for name, value in result["overhead_pct"].items():

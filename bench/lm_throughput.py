@@ -287,8 +287,10 @@ def main() -> None:
         "machine": machine(),
         "loadavg_start": load_start, "loadavg_end": os.getloadavg(),
     }
+    from briskml.persist import write_json
+
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(RESULTS, result)  # atomic
     print(json.dumps(result["summary"], indent=2))
 
 

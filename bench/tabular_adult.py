@@ -39,6 +39,7 @@ import torch.nn.functional as F
 import briskml as bm
 from briskml.callbacks import Callback
 from briskml.optim import adam
+from briskml.persist import write_json
 from briskml.tabular import TabularData, tabular_learner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -301,7 +302,7 @@ def write_results(args: argparse.Namespace, results: dict, prediction: dict, ref
                     "loadavg_1_5_15_at_end": [round(x, 2) for x in os.getloadavg()]},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n")
+    write_json(RESULTS, document)  # atomic
     print(f"wrote {RESULTS}")
 
 

@@ -196,8 +196,10 @@ def main() -> None:
     }
     if "reviews_5000" in results and PEERS_RESULTS.is_file():
         report["comparison_with_fastai"] = compare_with_fastai(results["reviews_5000"])
+    from briskml.persist import write_json
+
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(RESULTS, report)  # atomic
     print(json.dumps({key: value for key, value in report.items() if key != "machine"},
                      indent=2)[:4000])
 

@@ -91,11 +91,12 @@ def load_imdb() -> tuple[pd.DataFrame, dict]:
 
 
 # ----- stage 1: WikiText-2 ----------------------------------------------------------------------
-def pretrained_wikitext(args: argparse.Namespace) -> tuple[Path, dict]:
+def pretrained_wikitext(args: argparse.Namespace, backwards: bool = False) -> tuple[Path, dict]:
     from briskml.text import pretrain_lm
     from briskml.text.pretrain import read_corpus
 
-    name = f"wt2_lm_{args.wt2_epochs}ep_{args.wt2_fraction:g}_{args.max_vocab}.brisk"
+    direction = "_bwd" if backwards else ""
+    name = f"wt2_lm_{args.wt2_epochs}ep_{args.wt2_fraction:g}_{args.max_vocab}{direction}.brisk"
     path = ARTIFACTS / name
     record = path.with_suffix(".json")
     if path.exists() and record.exists():
@@ -103,11 +104,11 @@ def pretrained_wikitext(args: argparse.Namespace) -> tuple[Path, dict]:
         return path, json.loads(record.read_text())
     articles = read_corpus(WIKI_TRAIN)
     articles = articles[:max(1, round(len(articles) * args.wt2_fraction))]
-    log(f"stage 1: pretraining on {len(articles)} WikiText-2 articles")
+    log(f"stage 1: pretraining on {len(articles)} WikiText-2 articles{direction}")
     start = time.perf_counter()
     learn = pretrain_lm(articles, path, config=SMALL, epochs=args.wt2_epochs, lr=args.wt2_lr,
                         bs=64, seq_len=72, seed=SEED, min_freq=3, max_vocab=args.max_vocab,
-                        progress=False)
+                        backwards=backwards, progress=False)
     info = {"seconds": time.perf_counter() - start, "epochs": args.wt2_epochs,
             "articles": len(articles), "fraction_of_train_articles": args.wt2_fraction,
             "lr": args.wt2_lr, "vocab_size": len(learn.vocab),
@@ -120,22 +121,23 @@ def pretrained_wikitext(args: argparse.Namespace) -> tuple[Path, dict]:
 
 # ----- stage 2: IMDb language model -------------------------------------------------------------
 def imdb_language_model(frame: pd.DataFrame, splits: dict, pretrained: Path,
-                        args: argparse.Namespace):
+                        args: argparse.Namespace, backwards: bool = False):
     from briskml.text import TextData, language_model_learner
 
     rows = splits["lm_idx"][:args.lm_docs]
     texts = frame.iloc[rows][["review"]].rename(columns={"review": "text"})
     data_lm = TextData.from_df(texts.reset_index(drop=True), "text", for_lm=True,
                                valid_pct=0.1, seed=SEED, bs=64, seq_len=72,
-                               max_vocab=args.max_vocab)
+                               max_vocab=args.max_vocab, backwards=backwards)
+    direction = "_bwd" if backwards else ""
     encoder = ARTIFACTS / "models" / (f"imdb_enc_{args.wt2_epochs}_{args.wt2_fraction:g}_"
                                       f"{args.lm_frozen_epochs}_{args.lm_epochs}_{args.lm_lr:g}_"
-                                      f"{args.lm_docs}_{args.max_vocab}.safetensors")
+                                      f"{args.lm_docs}_{args.max_vocab}{direction}.safetensors")
     record = encoder.with_suffix(".json")
     if encoder.exists() and record.exists():
         log(f"reusing {encoder}")
         return data_lm, encoder, json.loads(record.read_text())
-    log(f"stage 2: IMDb language model ({data_lm})")
+    log(f"stage 2: IMDb language model{direction} ({data_lm})")
     learn = language_model_learner(data_lm, pretrained=pretrained, drop_mult=0.3, seed=SEED,
                                    progress=False, path=ARTIFACTS)
     start = time.perf_counter()
@@ -159,7 +161,8 @@ def imdb_language_model(frame: pd.DataFrame, splits: dict, pretrained: Path,
 
 
 # ----- stage 3: classifiers ---------------------------------------------------------------------
-def classifier_data(frame: pd.DataFrame, splits: dict, size: int, vocab, num_valid: int | None):
+def classifier_data(frame: pd.DataFrame, splits: dict, size: int, vocab, num_valid: int | None,
+                    backwards: bool = False):
     """Labelled data: the `train_<size>` rows, and the first `num_valid` validation rows (all
     when None) - the per-epoch check; the final accuracy always uses every validation row."""
     from briskml.text import TextData
@@ -170,10 +173,11 @@ def classifier_data(frame: pd.DataFrame, splits: dict, size: int, vocab, num_val
                              "label": rows["sentiment"].to_numpy(),
                              "is_valid": [False] * len(train_rows) + [True] * len(valid_rows)})
     return TextData.from_df(labelled, "text", label_col="label", valid_col="is_valid",
-                            vocab=vocab, bs=32)
+                            vocab=vocab, bs=32, backwards=backwards)
 
 
-def run_classifier(data, full_valid, size: int, encoder: Path | None, seed: int) -> dict:
+def run_classifier(data, full_valid, size: int, encoder: Path | None, seed: int):
+    """Train one classifier; (its figures, the learner)."""
     from briskml.text import text_classifier_learner
 
     scratch_epochs, stages = EPOCHS[size]
@@ -192,7 +196,16 @@ def run_classifier(data, full_valid, size: int, encoder: Path | None, seed: int)
     return {"accuracy": result["accuracy"], "valid_loss": result["valid_loss"],
             "seconds": seconds, "recipe": recipe, "seed": seed,
             "accuracy_per_epoch_on_check_rows": [round(row.get("accuracy", float("nan")), 4)
-                                                 for row in learn.recorder.values]}
+                                                 for row in learn.recorder.values]}, learn
+
+
+def ensemble_accuracy(forward, backward, full_valid, full_valid_backward) -> float:
+    """Accuracy of the forward + backward classifiers' averaged probabilities (the paper's
+    ensemble) on every validation review."""
+    from briskml.text import ensemble
+
+    probabilities, targets = ensemble([forward, backward], ds=[full_valid, full_valid_backward])
+    return float((probabilities.argmax(dim=1) == targets).float().mean())
 
 
 def tfidf(sizes: list[int]) -> dict | None:
@@ -223,6 +236,10 @@ def main() -> None:
                              "accuracy uses all 2,000)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 2000])
     parser.add_argument("--seeds", type=int, nargs="+", default=[SEED])
+    parser.add_argument("--backwards", action="store_true",
+                        help="also pretrain and fine-tune backward language models, train a "
+                             "backward transfer classifier and report the forward + backward "
+                             "ensemble (the paper's result; doubles the language-model time)")
     parser.add_argument("--results", type=Path, default=RESULTS,
                         help="where to write the figures (default: %(default)s)")
     args = parser.parse_args()
@@ -231,13 +248,32 @@ def main() -> None:
     frame, splits = load_imdb()
     wikitext, wikitext_info = pretrained_wikitext(args)
     data_lm, encoder, lm_info = imdb_language_model(frame, splits, wikitext, args)
+    backward_info = {}
+    if args.backwards:
+        wikitext_bwd, backward_info["wikitext2_pretraining"] = pretrained_wikitext(args, True)
+        data_lm_bwd, encoder_bwd, backward_info["imdb_language_model"] = imdb_language_model(
+            frame, splits, wikitext_bwd, args, backwards=True)
     classifiers: dict[str, dict] = {}
     for size in args.sizes:
         data = classifier_data(frame, splits, size, data_lm.vocab, args.check_rows)
         full_valid = classifier_data(frame, splits, size, data_lm.vocab, None).valid
+        if args.backwards:
+            data_bwd = classifier_data(frame, splits, size, data_lm_bwd.vocab, args.check_rows,
+                                       backwards=True)
+            full_valid_bwd = classifier_data(frame, splits, size, data_lm_bwd.vocab, None,
+                                             backwards=True).valid
         for seed in args.seeds:
+            runs = {}
             for name, source in (("scratch", None), ("transfer", encoder)):
-                run = run_classifier(data, full_valid, size, source, seed)
+                runs[name] = run_classifier(data, full_valid, size, source, seed)
+            if args.backwards:
+                runs["transfer_backward"] = run_classifier(data_bwd, full_valid_bwd, size,
+                                                           encoder_bwd, seed)
+                both = ensemble_accuracy(runs["transfer"][1], runs["transfer_backward"][1],
+                                         full_valid, full_valid_bwd)
+                runs["transfer_ensemble"] = ({"accuracy": both, "seed": seed, "seconds": sum(
+                    runs[key][0]["seconds"] for key in ("transfer", "transfer_backward"))}, None)
+            for name, (run, _) in runs.items():
                 classifiers.setdefault(str(size), {}).setdefault(name, []).append(run)
                 log(f"{size} labels, {name}, seed {seed}: accuracy {run['accuracy']:.4f} in "
                     f"{run['seconds']:.0f} s")
@@ -251,8 +287,9 @@ def main() -> None:
                    "imdb_max_vocab": args.max_vocab, "classifier_bs": 32,
                    "classifier_check_rows_per_epoch": args.check_rows,
                    "classifier_epochs": {str(k): v for k, v in EPOCHS.items()},
-                   "drop_mult": {"lm": 0.3, "classifier": 0.5}},
+                   "drop_mult": {"lm": 0.3, "classifier": 0.5}, "backwards": args.backwards},
         "wikitext2_pretraining": wikitext_info, "imdb_language_model": lm_info,
+        "backward_models": backward_info or None,
         "classifiers": classifiers, "tfidf_logreg": baseline,
         "summary": summarise(classifiers, baseline),
         "wall_seconds_this_run": time.perf_counter() - wall_start,
@@ -274,9 +311,15 @@ def summarise(classifiers: dict, baseline: dict | None) -> dict:
             row["tfidf_logreg"] = round(baseline[size]["accuracy"], 4)
         gain = row.get("transfer", 0) - row.get("scratch", 0)
         row["transfer_minus_scratch_points"] = round(100 * gain, 1)
+        if "transfer_ensemble" in row:
+            row["ensemble_minus_scratch_points"] = round(
+                100 * (row["transfer_ensemble"] - row.get("scratch", 0)), 1)
         row["target_transfer_beats_scratch"] = gain > (0.15 if size == "100" else 0.0)
         if size in ("500", "2000") and "tfidf_logreg" in row:
             row["target_transfer_beats_tfidf"] = row["transfer"] > row["tfidf_logreg"]
+            if "transfer_ensemble" in row:
+                row["target_ensemble_beats_tfidf"] = (row["transfer_ensemble"]
+                                                      > row["tfidf_logreg"])
         summary[size] = row
     return summary
 

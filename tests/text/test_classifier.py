@@ -172,3 +172,11 @@ def test_a_backwards_classifier_and_the_ensemble(reviews, data_lm, data_clas, tr
     assert (probabilities.argmax(1) == targets).float().mean() > 0.7
     text = reviews["text"].iloc[0]
     assert learn.predict([text]).iloc[0]["prediction"] == learn.predict(text)[0]
+    per_learner, same_targets = ensemble([trained, learn], ds=[data_clas.valid, backwards.valid])
+    torch.testing.assert_close(per_learner, probabilities)
+    assert torch.equal(same_targets, targets)
+
+
+def test_an_ensemble_needs_one_dataset_per_learner(trained, data_clas):
+    with pytest.raises(ConfigError, match="2 learners but 1 datasets"):
+        ensemble([trained, trained], ds=[data_clas.valid])

@@ -210,10 +210,13 @@ def text_classifier_learner(data_clas: TextData, arch: Any = AWD_LSTM,
                                  **learner_kwargs)
 
 
-def ensemble(learners: Sequence[TextClassifierLearner], ds: str = "valid"
+def ensemble(learners: Sequence[TextClassifierLearner], ds: Any = "valid"
              ) -> tuple[Tensor, Tensor | None]:
     """Average the class probabilities of several classifiers over the same documents (the
     paper's forward + backward ensemble): (probabilities, targets) in document order.
+
+    `ds` is a dataset name ("valid", "test", "train") or a loader, used by every learner, or a
+    list with one per learner (a forward and a backward loader of the same documents).
 
     Example:
         >>> probabilities, targets = ensemble([learn_fwd, learn_bwd])
@@ -221,13 +224,17 @@ def ensemble(learners: Sequence[TextClassifierLearner], ds: str = "valid"
     """
     if not learners:
         raise ConfigError("ensemble needs at least one learner.")
+    datasets = list(ds) if isinstance(ds, (list, tuple)) else [ds] * len(learners)
+    if len(datasets) != len(learners):
+        raise ConfigError(f"ensemble got {len(learners)} learners but {len(datasets)} datasets "
+                          "in `ds`; pass one per learner, or a single name such as 'valid'.")
     classes = learners[0].classes
     results = []
-    for learn in learners:
+    for learn, dataset in zip(learners, datasets, strict=True):
         if learn.classes != classes:
             raise ConfigError(f"The learners predict different classes: {classes} and "
                               f"{learn.classes}.")
-        results.append(learn.get_preds(ds))
+        results.append(learn.get_preds(dataset))
     targets = results[0][1]
     for _, other in results[1:]:
         if (targets is None) != (other is None) or (targets is not None and

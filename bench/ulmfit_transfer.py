@@ -14,6 +14,10 @@ Stages (each kept under bench/artifacts/, so a re-run reuses what is done):
    fine-tuned encoder and gradual unfreezing; accuracy on the 2,000 validation reviews.
 4. TF-IDF (1-2 grams, min_df 2, sublinear tf) + LogisticRegression(C=4) on the same rows, with
    the peers virtualenv (scikit-learn is not a briskml dependency).
+With `--backwards`, stages 1 and 2 are repeated with every document read right to left, stage 3
+adds a backward transfer classifier (same recipe), and the forward + backward ensemble (their
+averaged probabilities, the paper's headline result) is scored too; this about doubles the
+language-model time.
 
 Sizes are chosen for 2 CPU cores (about 1 h 50 min in all): the issue's "small" configuration,
 one WikiText-2 epoch, a 15,000-word vocabulary (the decoder is most of a small model's cost),
@@ -26,6 +30,7 @@ optimizer steps. After each classifier epoch only `--check-rows` validation revi
 `--help` for the knobs.
 
 Usage: python bench/ulmfit_transfer.py [--wt2-epochs 1] [--lm-epochs 8] [--sizes 100 500 2000]
+                                      [--backwards] [--seeds 42] [--results PATH]
 Writes bench/results/ulmfit_transfer.json. Targets (issue 6): transfer beats scratch at every
 size, by >= 15 points at 100 labels, and beats TF-IDF + LR at 500 and 2,000 labels.
 """

@@ -38,6 +38,7 @@ size, by >= 15 points at 100 labels, and beats TF-IDF + LR at 500 and 2,000 labe
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -166,19 +167,27 @@ def imdb_language_model(frame: pd.DataFrame, splits: dict, pretrained: Path,
 
 
 # ----- stage 3: classifiers ---------------------------------------------------------------------
-def classifier_data(frame: pd.DataFrame, splits: dict, size: int, vocab, num_valid: int | None,
-                    backwards: bool = False):
-    """Labelled data: the `train_<size>` rows, and the first `num_valid` validation rows (all
-    when None) - the per-epoch check; the final accuracy always uses every validation row."""
+def classifier_data(frame: pd.DataFrame, splits: dict, size: int, vocab):
+    """Labelled data: the `train_<size>` rows and every validation row, tokenised once."""
     from briskml.text import TextData
 
-    train_rows, valid_rows = splits[f"train_{size}"], splits["valid_idx"][:num_valid]
+    train_rows, valid_rows = splits[f"train_{size}"], splits["valid_idx"]
     rows = frame.iloc[train_rows + valid_rows]
     labelled = pd.DataFrame({"text": rows["review"].to_numpy(),
                              "label": rows["sentiment"].to_numpy(),
                              "is_valid": [False] * len(train_rows) + [True] * len(valid_rows)})
     return TextData.from_df(labelled, "text", label_col="label", valid_col="is_valid",
-                            vocab=vocab, bs=32, backwards=backwards)
+                            vocab=vocab, bs=32)
+
+
+def variant(data, num_valid: int | None = None, backwards: bool = False):
+    """The same tokens with only the first `num_valid` validation rows (the per-epoch check; the
+    final accuracy uses every row) and/or read right to left: nothing is tokenised again."""
+    from briskml.text import TextData
+
+    settings = dataclasses.replace(data.settings, backwards=backwards)
+    return TextData(data.ids, data.offsets, data.vocab, data.tokenizer, data.train_docs,
+                    data.valid_docs[:num_valid], data.labels, data.classes, settings)
 
 
 def run_classifier(data, full_valid, size: int, encoder: Path | None, seed: int):
@@ -259,26 +268,31 @@ def main() -> None:
         data_lm_bwd, encoder_bwd, backward_info["imdb_language_model"] = imdb_language_model(
             frame, splits, wikitext_bwd, args, backwards=True)
     classifiers: dict[str, dict] = {}
+    if args.backwards and data_lm_bwd.vocab != data_lm.vocab:
+        raise RuntimeError("The backward language model's vocabulary differs from the forward "
+                           "one's, so the classifiers cannot share their tokens.")
     for size in args.sizes:
-        data = classifier_data(frame, splits, size, data_lm.vocab, args.check_rows)
-        full_valid = classifier_data(frame, splits, size, data_lm.vocab, None).valid
+        full = classifier_data(frame, splits, size, data_lm.vocab)
+        # (name, data with the check rows, every validation row, encoder) for each classifier
+        arms = [("scratch", variant(full, args.check_rows), full.valid, None),
+                ("transfer", variant(full, args.check_rows), full.valid, encoder)]
         if args.backwards:
-            data_bwd = classifier_data(frame, splits, size, data_lm_bwd.vocab, args.check_rows,
-                                       backwards=True)
-            full_valid_bwd = classifier_data(frame, splits, size, data_lm_bwd.vocab, None,
-                                             backwards=True).valid
+            full_bwd = variant(full, backwards=True)
+            arms.append(("transfer_backward", variant(full, args.check_rows, backwards=True),
+                         full_bwd.valid, encoder_bwd))
         for seed in args.seeds:
-            runs = {}
-            for name, source in (("scratch", None), ("transfer", encoder)):
-                runs[name] = run_classifier(data, full_valid, size, source, seed)
+            records, learners = {}, {}
+            for name, data, full_valid, source in arms:
+                records[name], learners[name] = run_classifier(data, full_valid, size, source,
+                                                               seed)
             if args.backwards:
-                runs["transfer_backward"] = run_classifier(data_bwd, full_valid_bwd, size,
-                                                           encoder_bwd, seed)
-                both = ensemble_accuracy(runs["transfer"][1], runs["transfer_backward"][1],
-                                         full_valid, full_valid_bwd)
-                runs["transfer_ensemble"] = ({"accuracy": both, "seed": seed, "seconds": sum(
-                    runs[key][0]["seconds"] for key in ("transfer", "transfer_backward"))}, None)
-            for name, (run, _) in runs.items():
+                records["transfer_ensemble"] = {
+                    "accuracy": ensemble_accuracy(learners["transfer"],
+                                                  learners["transfer_backward"], full.valid,
+                                                  full_bwd.valid),
+                    "seed": seed, "seconds": records["transfer"]["seconds"]
+                    + records["transfer_backward"]["seconds"]}
+            for name, run in records.items():
                 classifiers.setdefault(str(size), {}).setdefault(name, []).append(run)
                 log(f"{size} labels, {name}, seed {seed}: accuracy {run['accuracy']:.4f} in "
                     f"{run['seconds']:.0f} s")

@@ -52,7 +52,8 @@ _OPCODES = {
     b"q": ("BINPUT", 1), b"r": ("LONG_BINPUT", 4), b"g": ("GET", "line"), b"h": ("BINGET", 1),
     b"j": ("LONG_BINGET", 4), b"c": ("GLOBAL", "two lines"), b"\x93": ("STACK_GLOBAL", 0),
 }
-_STRING_OPS = frozenset({"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"})
+_LENGTH_PREFIXED_STRINGS = frozenset({"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"})
+_STRINGS = _LENGTH_PREFIXED_STRINGS | {"UNICODE"}
 _MARK = object()
 
 
@@ -71,7 +72,7 @@ def _opcodes(data: bytes, path: str | os.PathLike) -> Iterator[tuple[str, Any]]:
             number = int.from_bytes(data[position:position + layout], "little")
             position += layout
             argument: Any = number
-            if name in _STRING_OPS:
+            if name in _LENGTH_PREFIXED_STRINGS:
                 argument = data[position:position + number].decode("utf-8")
                 position += number
         elif layout == "line":
@@ -99,7 +100,7 @@ def read_itos(path: str | os.PathLike) -> list[str]:
     memo: dict[int, Any] = {}
     try:
         for name, arg in _opcodes(data, path):
-            if name in _STRING_OPS or name == "UNICODE":
+            if name in _STRINGS:
                 stack.append(arg)
             elif name == "EMPTY_LIST":
                 stack.append([])

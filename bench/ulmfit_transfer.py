@@ -49,6 +49,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from briskml.callbacks import Callback
 from briskml.persist import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,13 +191,27 @@ def variant(data, num_valid: int | None = None, backwards: bool = False):
                     data.valid_docs[:num_valid], data.labels, data.classes, settings)
 
 
+class EpochHistory(Callback):
+    """Every epoch's recorder row across several fits: the Recorder starts afresh at each fit,
+    so after fit_gradual it holds only the last stage's epochs."""
+
+    order = 60  # after the Recorder (50) has stored the epoch's row
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def after_epoch(self) -> None:
+        self.rows.append(self.learn.recorder.values[-1])
+
+
 def run_classifier(data, full_valid, size: int, encoder: Path | None, seed: int):
     """Train one classifier; (its figures, the learner)."""
     from briskml.text import text_classifier_learner
 
     scratch_epochs, stages = EPOCHS[size]
+    history = EpochHistory()
     learn = text_classifier_learner(data, config=SMALL, drop_mult=0.5, seed=seed,
-                                    progress=False, path=ARTIFACTS)
+                                    progress=False, path=ARTIFACTS, callbacks=[history])
     start = time.perf_counter()
     if encoder is None:
         learn.fit_one_cycle(scratch_epochs, 2e-2, moms=(0.8, 0.7))
@@ -210,7 +225,7 @@ def run_classifier(data, full_valid, size: int, encoder: Path | None, seed: int)
     return {"accuracy": result["accuracy"], "valid_loss": result["valid_loss"],
             "seconds": seconds, "recipe": recipe, "seed": seed,
             "accuracy_per_epoch_on_check_rows": [round(row.get("accuracy", float("nan")), 4)
-                                                 for row in learn.recorder.values]}, learn
+                                                 for row in history.rows]}, learn
 
 
 def ensemble_accuracy(forward, backward, full_valid, full_valid_backward) -> float:

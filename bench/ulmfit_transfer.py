@@ -289,8 +289,9 @@ def main() -> None:
     for size in args.sizes:
         full = classifier_data(frame, splits, size, data_lm.vocab)
         # (name, data with the check rows, every validation row, encoder) for each classifier
-        arms = [("scratch", variant(full, args.check_rows), full.valid, None),
-                ("transfer", variant(full, args.check_rows), full.valid, encoder)]
+        checked = variant(full, args.check_rows)
+        arms = [("scratch", checked, full.valid, None),
+                ("transfer", checked, full.valid, encoder)]
         if args.backwards:
             full_bwd = variant(full, backwards=True)
             arms.append(("transfer_backward", variant(full, args.check_rows, backwards=True),

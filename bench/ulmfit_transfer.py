@@ -30,7 +30,10 @@ optimizer steps. After each classifier epoch only `--check-rows` validation revi
 `--help` for the knobs.
 
 Usage: python bench/ulmfit_transfer.py [--wt2-epochs 1] [--lm-epochs 8] [--sizes 100 500 2000]
-                                      [--backwards] [--seeds 42] [--results PATH]
+                                      [--config 200,400,2] [--backwards] [--seeds 42]
+                                      [--results PATH]
+`--config` sizes every model of the run (emb_sz,n_hid,n_layers); a size other than the small
+default caches its models under names ending in `_awd<emb>x<hid>x<layers>`.
 Writes bench/results/ulmfit_transfer.json. Targets (issue 6): transfer beats scratch at every
 size, by >= 15 points at 100 labels, and beats TF-IDF + LR at 500 and 2,000 labels.
 """
@@ -92,6 +95,23 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def awd_sizes(text: str) -> dict:
+    """`--config 300,800,2` -> the AWD-LSTM's emb_sz, n_hid and n_layers."""
+    try:
+        emb_sz, n_hid, n_layers = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--config takes emb_sz,n_hid,n_layers as three integers, e.g. 300,800,2; got {text!r}"
+        ) from None
+    return {"emb_sz": emb_sz, "n_hid": n_hid, "n_layers": n_layers}
+
+
+def config_tag(config: dict) -> str:
+    """Cache-name suffix of a model size; empty for the small default, so its caches keep their
+    names."""
+    return "" if config == SMALL else "_awd" + "x".join(str(v) for v in config.values())
+
+
 def load_imdb() -> tuple[pd.DataFrame, dict]:
     frame = pd.read_csv(IMDB)
     return frame, json.loads(SPLITS.read_text())
@@ -103,7 +123,8 @@ def pretrained_wikitext(args: argparse.Namespace, backwards: bool = False) -> tu
     from briskml.text.pretrain import read_corpus
 
     direction = "_bwd" if backwards else ""
-    name = f"wt2_lm_{args.wt2_epochs}ep_{args.wt2_fraction:g}_{args.max_vocab}{direction}.brisk"
+    name = (f"wt2_lm_{args.wt2_epochs}ep_{args.wt2_fraction:g}_{args.max_vocab}"
+            f"{config_tag(args.config)}{direction}.brisk")
     path = ARTIFACTS / name
     record = path.with_suffix(".json")
     if path.exists() and record.exists():
@@ -113,7 +134,7 @@ def pretrained_wikitext(args: argparse.Namespace, backwards: bool = False) -> tu
     articles = articles[:max(1, round(len(articles) * args.wt2_fraction))]
     log(f"stage 1: pretraining on {len(articles)} WikiText-2 articles{direction}")
     start = time.perf_counter()
-    learn = pretrain_lm(articles, path, config=SMALL, epochs=args.wt2_epochs, lr=args.wt2_lr,
+    learn = pretrain_lm(articles, path, config=args.config, epochs=args.wt2_epochs, lr=args.wt2_lr,
                         bs=64, seq_len=72, seed=SEED, min_freq=3, max_vocab=args.max_vocab,
                         backwards=backwards, progress=False)
     info = {"seconds": time.perf_counter() - start, "epochs": args.wt2_epochs,
@@ -139,7 +160,8 @@ def imdb_language_model(frame: pd.DataFrame, splits: dict, pretrained: Path,
     direction = "_bwd" if backwards else ""
     encoder = ARTIFACTS / "models" / (f"imdb_enc_{args.wt2_epochs}_{args.wt2_fraction:g}_"
                                       f"{args.lm_frozen_epochs}_{args.lm_epochs}_{args.lm_lr:g}_"
-                                      f"{args.lm_docs}_{args.max_vocab}{direction}.safetensors")
+                                      f"{args.lm_docs}_{args.max_vocab}"
+                                      f"{config_tag(args.config)}{direction}.safetensors")
     record = encoder.with_suffix(".json")
     if encoder.exists() and record.exists():
         log(f"reusing {encoder}")
@@ -204,13 +226,14 @@ class EpochHistory(Callback):
         self.rows.append(self.learn.recorder.values[-1])
 
 
-def run_classifier(data, full_valid, size: int, encoder: Path | None, seed: int):
+def run_classifier(data, full_valid, size: int, encoder: Path | None, seed: int,
+                   config: dict = SMALL):
     """Train one classifier; (its figures, the learner)."""
     from briskml.text import text_classifier_learner
 
     scratch_epochs, stages = EPOCHS[size]
     history = EpochHistory()
-    learn = text_classifier_learner(data, config=SMALL, drop_mult=0.5, seed=seed,
+    learn = text_classifier_learner(data, config=config, drop_mult=0.5, seed=seed,
                                     progress=False, path=ARTIFACTS, callbacks=[history])
     start = time.perf_counter()
     if encoder is None:
@@ -249,6 +272,9 @@ def tfidf(sizes: list[int]) -> dict | None:
 # ----- main -------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=awd_sizes, default=SMALL,
+                        help="AWD-LSTM size as emb_sz,n_hid,n_layers (default 200,400,2: the "
+                             "small configuration); one size for every model of the run")
     parser.add_argument("--wt2-epochs", type=int, default=1)
     parser.add_argument("--wt2-lr", type=float, default=5e-3)
     parser.add_argument("--wt2-fraction", type=float, default=1.0,
@@ -300,7 +326,7 @@ def main() -> None:
             records, learners = {}, {}
             for name, data, full_valid, source in arms:
                 records[name], learners[name] = run_classifier(data, full_valid, size, source,
-                                                               seed)
+                                                               seed, args.config)
             if args.backwards:
                 records["transfer_ensemble"] = {
                     "accuracy": ensemble_accuracy(learners["transfer"],
@@ -315,7 +341,7 @@ def main() -> None:
     baseline = tfidf(args.sizes)
     result = {
         "command": "python bench/ulmfit_transfer.py " + " ".join(sys.argv[1:]),
-        "config": {"awd_lstm": SMALL, "wt2_epochs": args.wt2_epochs, "wt2_lr": args.wt2_lr,
+        "config": {"awd_lstm": args.config, "wt2_epochs": args.wt2_epochs, "wt2_lr": args.wt2_lr,
                    "wt2_fraction": args.wt2_fraction, "imdb_lm_docs": args.lm_docs,
                    "lm_epochs": {"frozen": args.lm_frozen_epochs, "unfrozen": args.lm_epochs},
                    "lm_unfrozen_lr": args.lm_lr,

@@ -227,7 +227,7 @@ class EpochHistory(Callback):
 
 
 def run_classifier(data, full_valid, size: int, encoder: Path | None, seed: int,
-                   config: dict = SMALL):
+                   config: dict):
     """Train one classifier; (its figures, the learner)."""
     from briskml.text import text_classifier_learner
 

@@ -38,7 +38,7 @@ def test_loading_into_a_different_shape_names_the_parameter_and_both_shapes(trai
     trained.save("small")
     other = bm.Learner(trained.data, bm.MLP(bm.MLPConfig(4, 1, layers=(32, 8))), path=tmp_path,
                        progress=False)
-    expected = r"'hidden\.0\.0\.weight' has shape \(16, 4\) .* \(32, 4\)"
+    expected = r"'hidden\.0\.linear\.weight' has shape \(16, 4\) .* \(32, 4\)"
     with pytest.raises(FileFormatError, match=expected):
         other.load("small")
 

@@ -22,8 +22,9 @@ from briskml.errors import (
     FileFormatError,
     TrainingDiverged,
 )
+from briskml.export import load_learner
 from briskml.layers import MLP, MLPConfig
-from briskml.learner import Learner, load_learner
+from briskml.learner import Learner
 from briskml.losses import bce_with_logits_flat, cross_entropy_flat, mse_flat
 from briskml.metrics import (
     F1Score,

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from briskml.errors import ConfigError, FileFormatError
+from briskml.losses import loss_from_name, loss_name
 from briskml.persist import optimizer_from_bundle, optimizer_to_bundle, read_bundle, write_bundle
 from briskml.registry import model_from_spec, model_spec
 
@@ -61,6 +62,9 @@ def load_model_state(model: nn.Module, tensors: dict[str, Tensor], source: str) 
     model.load_state_dict(tensors)
 
 
+EXPORT_VERSION = 2   # of exported learners; briskml 0.1.0 wrote 1 (no "export_version" key)
+
+
 def write_export(path: Path, model: nn.Module, meta: dict[str, Any], overwrite: bool) -> Path:
     """Write an exported learner: the model's weights, how to rebuild it, and `meta`."""
     if path.exists() and not overwrite:
@@ -72,19 +76,43 @@ def write_export(path: Path, model: nn.Module, meta: dict[str, Any], overwrite: 
             f"export needs a model registered with briskml.registry.register_model; "
             f"{type(model).__name__} is not. Use learn.save() to keep its weights."
         )
-    document = {"content": "learner", "model": spec, **_json_safe(meta)}
+    document = {"content": "learner", "export_version": EXPORT_VERSION,
+                "briskml_version": _briskml_version(), "model": spec, **_json_safe(meta)}
     return write_bundle(path, _prefixed(model.state_dict(), "model."), document)
 
 
-def read_export(path: str | Path) -> tuple[dict[str, Any], nn.Module]:
-    """Read an exported learner: its JSON and its model, rebuilt with the trained weights."""
+def read_export(path: str | Path) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    """Read an exported learner's JSON and its model's tensors (not yet loaded into a model)."""
     tensors, meta = read_bundle(path)
     if meta.get("content") != "learner":
         raise FileFormatError(f"'{path}' is a checkpoint from learn.save(), not an exported "
                               "learner; load it with learn.load(name) on a matching learner.")
-    model = model_from_spec(meta["model"], str(path))
-    load_model_state(model, _unprefixed(tensors, "model."), str(path))
-    return meta, model
+    version = meta.get("export_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise FileFormatError(f"'{path}' has export_version {version!r}, which no briskml "
+                              "writes; the file is damaged. Export the learner again.")
+    if version > EXPORT_VERSION:
+        raise FileFormatError(f"'{path}' was exported by a newer briskml (file format {version}; "
+                              f"this briskml reads up to {EXPORT_VERSION}); upgrade briskml.")
+    return meta, _unprefixed(tensors, "model.")
+
+
+def build_model(spec: dict[str, Any], tensors: dict[str, Tensor], source: str,
+                from_version: int = EXPORT_VERSION) -> nn.Module:
+    """The model `spec` names, holding `tensors`; weights of an older file format are renamed
+    first by the model class's `upgrade_state`, when it has one."""
+    model = model_from_spec(spec, source)
+    upgrade = getattr(type(model), "upgrade_state", None)
+    if from_version < EXPORT_VERSION and upgrade is not None:
+        tensors = upgrade(tensors)
+    load_model_state(model, tensors, source)
+    return model
+
+
+def _briskml_version() -> str:
+    from briskml import __version__  # the package imports this module: read it at call time
+
+    return __version__
 
 
 def _prefixed(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
@@ -104,3 +132,58 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_json_safe(item) for item in value]
     return value
+
+
+class LearnerFiles:
+    """The Learner's file methods: `save` / `load` checkpoints and `export` (Learner inherits
+    them; `load_learner` in briskml.export reads what `export` writes)."""
+
+    kind: ClassVar[str]
+    pipeline: Any
+
+    def save(self, name: str, with_opt: bool = True) -> Path:
+        """Save weights (and optimizer state) to path/models/<name>.safetensors, atomically.
+
+        A checkpoint of the same name is replaced, as in fastai; the write is atomic, so an
+        interrupted save leaves the previous checkpoint whole.
+        """
+        return save_checkpoint(self._checkpoint_path(name), self.model,
+                               self.opt if with_opt else None)
+
+    def load(self, name: str, with_opt: bool = True) -> Any:
+        """Load weights (and optimizer state) saved by `save(name)`."""
+        load_checkpoint(self._checkpoint_path(name), self.model, self.opt if with_opt else None)
+        return self
+
+    def _checkpoint_path(self, name: str) -> Path:
+        return self.path / "models" / f"{name}.safetensors"
+
+    def export(self, fname: str | Path = "export.brisk", overwrite: bool = False) -> Path:
+        """Write one file (safetensors weights + JSON) that `load_learner` makes a learner again.
+
+        The file lands in `path` unless `fname` is absolute; an existing file is only replaced
+        with `overwrite=True`.
+        """
+        target = Path(fname) if Path(fname).is_absolute() else self.path / fname
+        meta = {
+            "kind": self.kind,
+            "loss": loss_name(self.loss_func),
+            "metrics": [metric.name for metric in self.metrics],
+            "last_epoch": self.recorder.values[-1] if self.recorder.values else None,
+            "pipeline": self.pipeline.to_json() if self.pipeline is not None else None,
+        }
+        return write_export(target, self.model, meta, overwrite)
+
+    @classmethod
+    def _from_export(cls, meta: dict[str, Any], model: nn.Module,
+                     device: str | torch.device | None) -> Any:
+        """Rebuild a learner of this kind for inference from an export's JSON and model;
+        application learners rebuild their pipeline from `meta["pipeline"]`."""
+        loss = loss_from_name(meta.get("loss"))
+        return cls(None, model, loss_func=loss, device=device, progress=False)
+
+    @classmethod
+    def upgrade_v1(cls, meta: dict[str, Any], source: str) -> dict[str, Any]:
+        """The JSON of a file exported by briskml 0.1.0 (format 1) in today's shape: application
+        learners turn its `extra` into `pipeline`, or raise FileFormatError asking to re-export."""
+        return {**meta, "pipeline": None}

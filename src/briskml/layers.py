@@ -1,13 +1,14 @@
-"""Blocks shared by the applications: scaled sigmoid, Linear-ReLU-BatchNorm-Dropout, an MLP."""
+"""Blocks shared by the applications: scaled sigmoid, the one hidden block (LinBnDrop), an MLP."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
+from briskml.checks import check_dropouts, check_positive_int, check_probability
 from briskml.errors import ConfigError
 from briskml.registry import register_model
 
@@ -30,17 +31,67 @@ class SigmoidRange(nn.Module):
         return torch.sigmoid(x) * (self.high - self.low) + self.low
 
 
-class LinBnDrop(nn.Sequential):
-    """Linear, ReLU, then optional BatchNorm and Dropout: one hidden block of an MLP."""
+class LeanBatchNorm1d(nn.BatchNorm1d):
+    """nn.BatchNorm1d without the per-call bookkeeping (num_batches_tracked, argument checks);
+    same parameters and buffers. A training batch of one row, which has no batch statistics, is
+    normalised with the running ones instead of failing. Kept for speed: see bench/README.md."""
 
-    def __init__(self, in_features: int, out_features: int, use_bn: bool = True,
-                 p: float = 0.0) -> None:
-        modules: list[nn.Module] = [nn.Linear(in_features, out_features), nn.ReLU(inplace=True)]
-        if use_bn:
-            modules.append(nn.BatchNorm1d(out_features))
-        if p > 0:
-            modules.append(nn.Dropout(p))
-        super().__init__(*modules)
+    def forward(self, x: Tensor) -> Tensor:
+        """Normalise (batch, features) with batch statistics (training) or running ones."""
+        use_batch = self.training and x.shape[0] > 1
+        return torch.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var,
+                                use_batch, self.momentum, self.eps, torch.backends.cudnn.enabled)
+
+
+class LinBnDrop(nn.Module):
+    """One hidden block of every MLP in briskml: Linear, activation, BatchNorm and Dropout.
+
+    `lin_first=True` (tabular, collab) runs Linear -> ReLU -> BatchNorm -> Dropout, as fastai's
+    tabular model; `lin_first=False` (the text classifier's head) runs BatchNorm -> Dropout ->
+    Linear -> ReLU, as fastai's pooling head. `act=False` leaves the ReLU out (a last block);
+    `bias=None` gives the Linear a bias only when no BatchNorm follows it.
+
+    Example:
+        >>> block = LinBnDrop(64, 32, bn=True, p=0.1)
+        >>> block(torch.randn(8, 64)).shape          # (8, 32)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bn: bool = True, p: float = 0.0,
+                 act: bool = True, lin_first: bool = True, bias: bool | None = None) -> None:
+        super().__init__()
+        check_positive_int(in_features, "in_features")
+        check_positive_int(out_features, "out_features")
+        check_probability(p, "p", "Dropout probabilities are fractions, e.g. 0.1.")
+        self.lin_first, self.use_act = lin_first, act
+        use_bias = (not bn or not lin_first) if bias is None else bias
+        self.linear = nn.Linear(in_features, out_features, bias=use_bias)
+        norm_size = out_features if lin_first else in_features
+        self.bn = LeanBatchNorm1d(norm_size) if bn else nn.Identity()
+        self.drop = nn.Dropout(p) if p > 0 else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(batch, in_features) -> (batch, out_features)."""
+        if self.lin_first:
+            x = self.linear(x)
+            if self.use_act:
+                x = torch.relu_(x)   # in place on the Linear's fresh output
+            return self.drop(self.bn(x))
+        x = self.linear(self.drop(self.bn(x)))
+        return torch.relu_(x) if self.use_act else x
+
+
+def hidden_blocks(sizes: Sequence[int], ps: Sequence[float], bn: bool = True,
+                  lin_first: bool = True, bias: bool | None = None,
+                  last_act: bool = True) -> nn.Sequential:
+    """LinBnDrop blocks from sizes[0] through each of sizes[1:], dropout ps[i] in block i."""
+    count = len(sizes) - 1
+    if len(ps) != count:
+        raise ConfigError(f"{len(ps)} dropout value(s) for {count} layer(s); give one each.")
+    return nn.Sequential(*[
+        LinBnDrop(sizes[i], sizes[i + 1], bn, p, act=last_act or i < count - 1,
+                  lin_first=lin_first, bias=bias)
+        for i, p in enumerate(ps)
+    ])
 
 
 @dataclass(frozen=True)
@@ -61,21 +112,15 @@ class MLPConfig:
             object.__setattr__(self, "y_range", tuple(float(v) for v in self.y_range))
         if not isinstance(self.ps, (int, float)):
             object.__setattr__(self, "ps", tuple(float(p) for p in self.ps))
-        if self.in_features < 1 or self.out_features < 1 or any(s < 1 for s in self.layers):
-            raise ConfigError(f"MLP sizes must be positive; got {self}.")
-        if len(self.dropouts()) != len(self.layers):
-            raise ConfigError(
-                f"ps has {len(self.dropouts())} values for {len(self.layers)} layers; "
-                "give one each."
-            )
-        if not all(0.0 <= p < 1.0 for p in self.dropouts()):
-            raise ConfigError(f"Dropout probabilities must be in [0, 1); got ps={self.ps}.")
+        check_positive_int(self.in_features, "in_features")
+        check_positive_int(self.out_features, "out_features")
+        for size in self.layers:
+            check_positive_int(size, "each size in layers")
+        check_dropouts(self.ps, len(self.layers))
 
-    def dropouts(self) -> Sequence[float]:
+    def dropouts(self) -> tuple[float, ...]:
         """One dropout probability per hidden layer."""
-        if isinstance(self.ps, (int, float)):
-            return [float(self.ps)] * len(self.layers)
-        return self.ps
+        return check_dropouts(self.ps, len(self.layers))
 
 
 @register_model
@@ -92,11 +137,31 @@ class MLP(nn.Module):
         super().__init__()
         self.config = config
         sizes = [config.in_features, *config.layers]
-        blocks = [LinBnDrop(sizes[i], sizes[i + 1], config.use_bn, p)
-                  for i, p in enumerate(config.dropouts())]
-        self.hidden = nn.Sequential(*blocks)
+        # The MLP's Linears keep their bias (as in briskml 0.1.0) even before a BatchNorm.
+        self.hidden = hidden_blocks(sizes, config.dropouts(), config.use_bn, bias=True)
         self.head = nn.Linear(sizes[-1], config.out_features)
         self.output_range = SigmoidRange(*config.y_range) if config.y_range else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
+        """(batch, in_features) -> (batch, out_features)."""
         return self.output_range(self.head(self.hidden(x)))
+
+    @staticmethod
+    def upgrade_state(tensors: dict[str, Tensor], prefix: str = "") -> dict[str, Tensor]:
+        """Weights saved by briskml 0.1.0 (hidden blocks as Sequentials) under today's names."""
+        return rename_block_keys(tensors, f"{prefix}hidden.", {"0": "linear", "2": "bn"})
+
+
+def rename_block_keys(tensors: Mapping[str, Tensor], prefix: str,
+                      names: Mapping[str, str]) -> dict[str, Tensor]:
+    """Rename `<prefix><block>.<old>.<rest>` keys to `<prefix><block>.<new>.<rest>`: loads
+    weights saved before the hidden blocks became LinBnDrop modules."""
+    renamed = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix):
+            block, _, rest = key[len(prefix):].partition(".")
+            old, _, tail = rest.partition(".")
+            if old in names and tail:
+                key = f"{prefix}{block}.{names[old]}.{tail}"
+        renamed[key] = value
+    return renamed

@@ -5,12 +5,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -29,10 +27,12 @@ from briskml.callbacks import (
     Recorder,
     suggest_learning_rates,
 )
-from briskml.checkpoint import load_checkpoint, read_export, save_checkpoint, write_export
+from briskml.checkpoint import LearnerFiles
+from briskml.checks import check_positive_int, check_positive_number
 from briskml.data import set_seed
-from briskml.errors import ConfigError, DataError, FileFormatError
-from briskml.losses import LossFunc, activation_for, default_loss, loss_from_name, loss_name
+from briskml.errors import ConfigError, DataError
+from briskml.inference import LearnerPredictions, PredictionCollector
+from briskml.losses import LossFunc, default_loss
 from briskml.metrics import Metric, as_metrics
 from briskml.optim import (
     LearningRate,
@@ -47,6 +47,7 @@ from briskml.optim import (
     set_learning_rates,
     set_weight_decay,
 )
+from briskml.rng import get_rng_states, set_rng_states
 from briskml.schedules import one_cycle_lr, one_cycle_momentum, slanted_triangular
 
 DEFAULT_WD = 0.01
@@ -61,7 +62,7 @@ def default_splitter(model: nn.Module) -> list[list[nn.Parameter]]:
     return [list(model.parameters())]
 
 
-class Learner:
+class Learner(LearnerPredictions, LearnerFiles):
     """Train `model` on `data` with callbacks, schedules, layer groups and metrics.
 
     Example:
@@ -71,6 +72,10 @@ class Learner:
     """
 
     kind: ClassVar[str] = "learner"
+    # Momentum of fit_one_cycle and fine_tune when none is given; text learners use ULMFiT's.
+    default_moms: ClassVar[tuple[float, ...]] = (0.95, 0.85, 0.95)
+    # The fitted pipeline (processors, vocabulary, classes) of an application learner.
+    pipeline: Any = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -123,6 +128,7 @@ class Learner:
         self.loss_grad: Tensor | None = None
         self.valid_results: dict[str, float] = {}
         self.autocast: contextlib.AbstractContextManager = contextlib.nullcontext()
+        self._collector: PredictionCollector | None = None
 
     # ----- callbacks -------------------------------------------------------------------------
     @property
@@ -194,16 +200,19 @@ class Learner:
 
     def fit_one_cycle(self, n_epoch: int, lr_max: LearningRate = 1e-3, div: float = 25.0,
                       div_final: float = 1e5, pct_start: float = 0.25,
-                      moms: Sequence[float] = (0.95, 0.85, 0.95), wd: float | None = None,
+                      moms: Sequence[float] | None = None, wd: float | None = None,
                       callbacks: Sequence[Callback] = ()) -> None:
         """Train with the 1cycle policy: lr up then down (cosine), momentum the other way.
+
+        `moms` defaults to the learner's `default_moms`: (0.95, 0.85, 0.95), or ULMFiT's
+        (0.8, 0.7, 0.8) for text learners.
 
         Example:
             >>> learn.fit_one_cycle(5, 1e-2)
             >>> learn.fit_one_cycle(1, slice(1e-4, 1e-2), moms=(0.8, 0.7))
         """
         lrs = resolve_lrs(lr_max, len(self.layer_groups))
-        momentum = one_cycle_momentum(moms, pct_start)
+        momentum = one_cycle_momentum(self.default_moms if moms is None else moms, pct_start)
         scheduler = ParamScheduler(
             lr=[one_cycle_lr(value, div, div_final, pct_start) for value in lrs],
             mom=[momentum] * len(lrs),
@@ -218,12 +227,35 @@ class Learner:
         scheduler = ParamScheduler(lr=[slanted_triangular(value, cut_frac, ratio) for value in lrs])
         self.fit(n_epoch, lr=lrs, wd=wd, callbacks=[scheduler, *callbacks])
 
+    def fine_tune(self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1,
+                  lr_mult: float = 100, pct_start: float = 0.3, div: float = 5.0,
+                  moms: Sequence[float] | None = None, wd: float | None = None,
+                  callbacks: Sequence[Callback] = ()) -> None:
+        """fastai's transfer-learning recipe: `freeze_epochs` of one-cycle training on the last
+        layer group alone (lr `base_lr`, pct_start 0.99), then halve `base_lr`, unfreeze, and
+        train every group for `epochs` over `slice(base_lr / lr_mult, base_lr)`.
+
+        Example:
+            >>> learn.fine_tune(4, base_lr=1e-2)
+        """
+        check_positive_int(epochs, "epochs")
+        check_positive_number(base_lr, "base_lr")
+        check_positive_number(lr_mult, "lr_mult")
+        options = {"moms": moms, "wd": wd, "callbacks": callbacks}
+        if freeze_epochs:
+            check_positive_int(freeze_epochs, "freeze_epochs", "Use 0 to skip the frozen stage.")
+            self.freeze()
+            self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, **options)
+        base_lr /= 2
+        self.unfreeze()
+        self.fit_one_cycle(epochs, slice(base_lr / lr_mult, base_lr), pct_start=pct_start,
+                           div=div, **options)
+
     def _check_can_train(self, n_epoch: int) -> None:
         if self.data is None or getattr(self.data, "train", None) is None:
             raise ConfigError("This learner has no training data (it was loaded for inference); "
                               "build a Learner with data to train.")
-        if not isinstance(n_epoch, int) or n_epoch < 1:
-            raise ConfigError(f"n_epoch must be a positive integer; got {n_epoch!r}.")
+        check_positive_int(n_epoch, "n_epoch")
         if len(self.data.train) == 0:
             raise DataError("The training loader yields no batches; check its size, bs and "
                             "drop_last.")
@@ -307,101 +339,6 @@ class Learner:
         self.loss_grad = self.loss
         self._dispatch("after_loss")
 
-    # ----- validation and prediction -------------------------------------------------------------
-    def _do_validate(self, keep_preds: bool = False) -> None:
-        self.model.eval()
-        self.training = False
-        for metric in self.metrics:
-            metric.reset()
-        self._loss_total, self._loss_count = 0.0, 0
-        self._kept_preds: list[Tensor] = []
-        self._kept_targets: list[Tensor] = []
-        self._keep_preds = keep_preds
-        with torch.no_grad():
-            for index, batch in enumerate(self.loader):
-                self.batch_index = index
-                self._set_batch(batch)
-                self._with_events(self._validate_batch, "batch", CancelBatch)
-        self.valid_results = self._validation_summary()
-
-    def _validate_batch(self) -> None:
-        self._predict_and_loss()
-        if self._keep_preds:
-            self._kept_preds.append(self.preds.detach().float().cpu())
-            if self.targets is not None:
-                self._kept_targets.append(self.targets.detach().cpu())
-        if self.loss is None:
-            return
-        size = self.targets.numel()
-        self._loss_total += self.loss.item() * size
-        self._loss_count += size
-        for metric in self.metrics:
-            metric.update(self.preds, self.targets)
-
-    def _validation_summary(self) -> dict[str, float]:
-        if not self._loss_count:
-            return {}
-        results = {"valid_loss": self._loss_total / self._loss_count}
-        results.update({metric.name: metric.value for metric in self.metrics})
-        return results
-
-    def _resolve_loader(self, ds: str | Any) -> Any:
-        if not isinstance(ds, str):
-            return ds
-        if ds not in ("train", "valid", "test"):
-            raise ConfigError(f"ds must be 'train', 'valid', 'test' or a loader; got {ds!r}.")
-        loader = getattr(self.data, ds, None) if self.data is not None else None
-        if loader is None:
-            raise ConfigError(f"This learner has no {ds!r} data; pass a loader instead, e.g. "
-                              "learn.get_preds(TensorLoader(x, y)).")
-        return loader
-
-    def _evaluate(self, ds: str | Any, keep_preds: bool) -> None:
-        self.loader = self._resolve_loader(ds)
-        self.autocast = contextlib.nullcontext()
-        was_training = self.model.training
-        try:
-            self._with_events(lambda: self._do_validate(keep_preds), "validate")
-        finally:
-            self.model.train(was_training)
-
-    def validate(self, ds: str | Any = "valid") -> dict[str, float]:
-        """Loss and metrics over a whole dataset ("valid", "test", "train" or a loader).
-
-        Example:
-            >>> learn.validate()   # {"valid_loss": 0.31, "accuracy": 0.86}
-        """
-        self._evaluate(ds, keep_preds=False)
-        if not self.valid_results:
-            raise DataError("This dataset has no targets, so there is no loss to report; use "
-                            "get_preds for predictions.")
-        return dict(self.valid_results)
-
-    def get_preds(self, ds: str | Any = "valid", activation: bool = True
-                  ) -> tuple[Tensor, Tensor | None]:
-        """(predictions, targets) over a dataset; predictions pass through the loss's activation
-        (softmax for cross-entropy, sigmoid for BCE) unless `activation=False`."""
-        self._evaluate(ds, keep_preds=True)
-        preds = torch.cat(self._kept_preds) if self._kept_preds else torch.empty(0)
-        targets = torch.cat(self._kept_targets) if self._kept_targets else None
-        act = activation_for(self.loss_func) if activation else None
-        return (act(preds) if act else preds), targets
-
-    def predict(self, *inputs: Tensor) -> Tensor:
-        """Predictions for one batch of input tensors (eval mode, activation applied)."""
-        if not inputs:
-            raise ConfigError("predict needs the model's input tensors, e.g. learn.predict(x).")
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with torch.no_grad():
-                output = self.model(*(torch.as_tensor(t).to(self.device) for t in inputs))
-        finally:
-            self.model.train(was_training)
-        act = activation_for(self.loss_func)
-        output = output.float().cpu()
-        return act(output) if act else output
-
     # ----- learning-rate finder -----------------------------------------------------------------
     def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100,
                 stop_div: bool = True) -> LRFindResult:
@@ -432,27 +369,15 @@ class Learner:
         return LRFindResult(finder.lrs, finder.losses, **suggestions)
 
     def _snapshot(self) -> dict[str, Any]:
-        state = {
-            "model": copy.deepcopy(self.model.state_dict()),
-            "opt": copy.deepcopy(self.opt.state_dict()),
-            "training": self.model.training,
-            "torch_rng": torch.get_rng_state(),
-            "python_rng": random.getstate(),
-            "numpy_rng": np.random.get_state(),
-        }
-        if torch.cuda.is_available():
-            state["cuda_rng"] = torch.cuda.get_rng_state_all()
-        return state
+        return {"model": copy.deepcopy(self.model.state_dict()),
+                "opt": copy.deepcopy(self.opt.state_dict()),
+                "training": self.model.training, "rng": get_rng_states()}
 
     def _restore(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
         self.model.train(state["training"])
-        torch.set_rng_state(state["torch_rng"])
-        random.setstate(state["python_rng"])
-        np.random.set_state(state["numpy_rng"])
-        if "cuda_rng" in state:
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        set_rng_states(state["rng"])
 
     # ----- layer groups ---------------------------------------------------------------------------
     def freeze_to(self, n: int) -> None:
@@ -494,51 +419,6 @@ class Learner:
             self.add_callbacks([callback])
         return self
 
-    # ----- checkpoints and export ------------------------------------------------------------
-    def save(self, name: str, with_opt: bool = True) -> Path:
-        """Save weights (and optimizer state) to path/models/<name>.safetensors, atomically.
-
-        A checkpoint of the same name is replaced, as in fastai; the write is atomic, so an
-        interrupted save leaves the previous checkpoint whole.
-        """
-        return save_checkpoint(self._checkpoint_path(name), self.model,
-                               self.opt if with_opt else None)
-
-    def load(self, name: str, with_opt: bool = True) -> Learner:
-        """Load weights (and optimizer state) saved by `save(name)`."""
-        load_checkpoint(self._checkpoint_path(name), self.model, self.opt if with_opt else None)
-        return self
-
-    def _checkpoint_path(self, name: str) -> Path:
-        return self.path / "models" / f"{name}.safetensors"
-
-    def export(self, fname: str | Path = "export.brisk", overwrite: bool = False) -> Path:
-        """Write one file (safetensors weights + JSON) that `load_learner` makes a learner again.
-
-        The file lands in `path` unless `fname` is absolute; an existing file is only replaced
-        with `overwrite=True`.
-        """
-        target = Path(fname) if Path(fname).is_absolute() else self.path / fname
-        meta = {
-            "kind": self.kind,
-            "loss": loss_name(self.loss_func),
-            "metrics": [metric.name for metric in self.metrics],
-            "last_epoch": self.recorder.values[-1] if self.recorder.values else None,
-            "extra": self._export_extra(),
-        }
-        return write_export(target, self.model, meta, overwrite)
-
-    def _export_extra(self) -> dict[str, Any]:
-        """What a subclass needs beyond the model to predict (processors, vocab, classes)."""
-        return {}
-
-    @classmethod
-    def _from_export(cls, meta: dict[str, Any], model: nn.Module,
-                     device: str | torch.device | None) -> Learner:
-        """Rebuild a learner of this kind for inference; subclasses restore their `extra`."""
-        loss = loss_from_name(meta.get("loss"))
-        return cls(None, model, loss_func=loss, device=device, progress=False)
-
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(model={type(self.model).__name__}, "
                 f"layer_groups={len(self.layer_groups)}, device={self.device.type})")
@@ -547,19 +427,14 @@ class Learner:
 _LEARNER_KINDS[Learner.kind] = Learner
 
 
-def load_learner(fname: str | Path, device: str | torch.device | None = "cpu") -> Learner:
-    """Rebuild a learner saved with `export`, ready to predict (on the CPU unless told otherwise).
+def learner_class(kind: str) -> type[Learner] | None:
+    """The Learner class that exported files of this `kind` rebuild (None when unknown)."""
+    return _LEARNER_KINDS.get(kind)
 
-    Example:
-        >>> learn = load_learner("adult.brisk")
-        >>> learn.predict(df)
-    """
-    meta, model = read_export(fname)
-    cls = _LEARNER_KINDS.get(meta.get("kind", ""))
-    if cls is None:
-        raise FileFormatError(f"'{fname}' holds a learner of kind {meta.get('kind')!r}, unknown to "
-                              f"this briskml (known: {sorted(_LEARNER_KINDS)}).")
-    return cls._from_export(meta, model, device)
+
+def learner_kinds() -> list[str]:
+    """The kinds of learner this briskml can load."""
+    return sorted(_LEARNER_KINDS)
 
 
 def _pick_device(device: str | torch.device | None) -> torch.device:

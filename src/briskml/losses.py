@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -80,3 +81,23 @@ def activation_for(loss_func: LossFunc | None) -> Callable[[Tensor], Tensor] | N
     """The activation that turns raw outputs into predictions for this loss (softmax, sigmoid)."""
     name = loss_name(loss_func)
     return LOSSES[name][1] if name else None
+
+
+def loss_per_item(loss_func: LossFunc, preds: Tensor, targets: Tensor) -> Tensor:
+    """The loss of each item (row, or token for a language model): (items,) float32.
+
+    Known losses are computed without reduction in one call (multi-label BCE is averaged over each
+    row's labels); any other loss function is called once per item.
+    """
+    name = loss_name(loss_func)
+    if name == "cross_entropy":
+        return F.cross_entropy(preds.reshape(-1, preds.shape[-1]).float(), targets.reshape(-1),
+                               reduction="none")
+    if name in ("mse", "bce_with_logits"):
+        rows = len(targets)
+        values = targets.to(preds.dtype).reshape(rows, -1).float()
+        outputs = preds.reshape(rows, -1).float()
+        function = F.mse_loss if name == "mse" else F.binary_cross_entropy_with_logits
+        return function(outputs, values, reduction="none").mean(dim=1)
+    return torch.stack([loss_func(preds[i:i + 1], targets[i:i + 1]).float().reshape(())
+                        for i in range(len(targets))]) if len(targets) else torch.zeros(0)

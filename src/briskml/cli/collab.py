@@ -35,7 +35,7 @@ from briskml.cli._common import (
 )
 from briskml.collab import CollabData, CollabLearner, collab_learner
 from briskml.errors import ConfigError, DataError
-from briskml.learner import load_learner
+from briskml.export import load_learner
 
 app = typer.Typer(help="Collaborative filtering (lesson 5): ratings in, recommendations out.",
                   no_args_is_help=True)

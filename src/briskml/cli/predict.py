@@ -28,7 +28,8 @@ from briskml.cli._common import (
 )
 from briskml.cli.kinds import model_kind
 from briskml.errors import ConfigError, DataError
-from briskml.learner import Learner, load_learner
+from briskml.export import load_learner
+from briskml.learner import Learner
 from briskml.persist import atomic_path
 
 DEFAULT_CHUNK_ROWS = 65_536

@@ -42,7 +42,8 @@ from briskml.cli._common import (
     read_table,
 )
 from briskml.errors import BriskWarning, ConfigError, DataError
-from briskml.learner import Learner, load_learner
+from briskml.export import load_learner
+from briskml.learner import Learner
 from briskml.tabular.pipeline import check_columns
 from briskml.text import (
     LanguageModelLearner,

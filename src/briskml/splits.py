@@ -1,0 +1,101 @@
+"""Training / validation splits, the same in every application.
+
+`split_rows(n, valid_pct, seed)` draws one permutation from `numpy.random.RandomState(seed)`, so
+the same seed and the same number of rows give the same validation rows whether they are table
+rows, ratings or documents. `split(...)` adds what the data builders accept instead: explicit
+`valid_idx` positions, or a boolean `valid_col` column.
+
+Example:
+    >>> train, valid = split_rows(10, valid_pct=0.2, seed=42)
+    >>> train, valid = split(len(df), valid_mask=valid_col_mask(df, "is_valid"))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from briskml.checks import check_probability
+from briskml.errors import ConfigError, DataError
+
+_BOOLEAN_TEXT = {"true": True, "false": False, "1": True, "0": False}
+
+
+def split_rows(n: int, valid_pct: float = 0.2, seed: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(training positions, validation positions), each sorted: a seeded random `valid_pct`.
+
+    A share that rounds to no row still gives one validation row when there are two or more rows,
+    so a tiny data set is validated at all.
+    """
+    valid_pct = check_probability(valid_pct, "valid_pct", "Use 0 for no validation rows.")
+    order = np.random.RandomState(seed).permutation(n)
+    cut = int(valid_pct * n)
+    if valid_pct > 0 and cut == 0 and n > 1:
+        cut = 1
+    return np.sort(order[cut:]).astype(np.int64), np.sort(order[:cut]).astype(np.int64)
+
+
+def split(n: int, valid_idx: Any = None, valid_mask: np.ndarray | None = None,
+          valid_pct: float = 0.2, seed: int | None = None, what: str = "rows",
+          min_train: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(training positions, validation positions) from `valid_idx`, `valid_mask` or `valid_pct`.
+
+    `what` names the items in messages ("rows", "ratings", "documents"); at least `min_train` of
+    them must be left to train on.
+    """
+    if n == 0:
+        raise DataError(f"There are no {what}; give at least one.")
+    if valid_idx is not None and valid_mask is not None:
+        raise ConfigError("Give valid_idx or valid_col, not both.")
+    if valid_idx is not None:
+        valid_mask = np.zeros(n, dtype=bool)
+        valid_mask[valid_positions(valid_idx, n)] = True
+    if valid_mask is not None:
+        train, valid = np.flatnonzero(~valid_mask), np.flatnonzero(valid_mask)
+    else:
+        train, valid = split_rows(n, valid_pct, seed)
+    if len(train) < min_train:
+        raise DataError(f"The validation split leaves {len(train)} training {what} of {n}; "
+                        f"training needs at least {min_train}. Use fewer validation {what} "
+                        "(a lower valid_pct or fewer valid_idx) or more data.")
+    return train.astype(np.int64), valid.astype(np.int64)
+
+
+def valid_positions(valid_idx: Any, n: int) -> np.ndarray:
+    """`valid_idx` as int64 positions in 0..n-1 (0-based, as for `df.iloc`), checked."""
+    positions = np.asarray(valid_idx).reshape(-1)
+    if positions.size == 0:
+        return positions.astype(np.int64)
+    if positions.dtype.kind not in "iu":
+        raise ConfigError(f"valid_idx must hold integer row positions; got dtype {positions.dtype}"
+                          ". For a boolean mask pass np.flatnonzero(mask).")
+    outside = positions[(positions < 0) | (positions >= n)]
+    if outside.size:
+        raise ConfigError(f"valid_idx holds positions outside 0..{n - 1}, e.g. "
+                          f"{outside[:3].tolist()}; they are 0-based positions as for df.iloc, "
+                          "not index labels.")
+    return positions.astype(np.int64)
+
+
+def valid_col_mask(df: pd.DataFrame, valid_col: str | None) -> np.ndarray | None:
+    """The boolean column `valid_col` (True/False, 1/0, or their text) as a mask, or None."""
+    if valid_col is None:
+        return None
+    if valid_col not in df.columns:
+        raise DataError(f"valid_col {valid_col!r} is not a column; the columns are "
+                        f"{[str(name) for name in df.columns]}.")
+    values = df[valid_col]
+    if values.isna().any():
+        raise DataError(f"valid_col {valid_col!r} has {int(values.isna().sum())} missing "
+                        "values; fill it with True (validation) or False (training).")
+    if values.dtype == object:
+        values = values.astype(str).str.lower().map(_BOOLEAN_TEXT)
+        if values.isna().any():
+            raise DataError(f"valid_col {valid_col!r} must hold booleans (True/False or 1/0).")
+    elif values.dtype.kind in "iuf" and not values.isin([0, 1]).all():
+        raise DataError(f"valid_col {valid_col!r} must hold booleans (True/False or 1/0); it holds "
+                        f"other numbers, e.g. {values[~values.isin([0, 1])].iloc[0]!r}.")
+    return values.to_numpy().astype(bool)

@@ -20,9 +20,13 @@ OptimizerFactory = Callable[[list[dict[str, Any]]], torch.optim.Optimizer]
 LearningRate = float | slice | Sequence[float]
 WD_MODES = ("decoupled", "l2")
 
-# Normalisation layers whose weights are not decayed by default (torch keeps _NormBase private,
-# but it is the common base of every BatchNorm and InstanceNorm variant).
-_NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.RMSNorm)
+# Normalisation layers whose weights are not decayed by default: torch's public classes (their
+# common base, _NormBase, is private).
+_NORM_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm,
+               nn.LazyBatchNorm1d, nn.LazyBatchNorm2d, nn.LazyBatchNorm3d,
+               nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
+               nn.LazyInstanceNorm1d, nn.LazyInstanceNorm2d, nn.LazyInstanceNorm3d,
+               nn.LayerNorm, nn.GroupNorm, nn.RMSNorm, nn.LocalResponseNorm)
 
 
 def sgd(param_groups: list[dict[str, Any]], momentum: float = 0.9) -> torch.optim.Optimizer:

@@ -124,10 +124,7 @@ class MixedPrecision(Callback):
         """Unscale gradients; skip the step (and lower the scale) if any is inf or NaN."""
         if self.scaler is None:
             return
-        step_guard = _StepProbe(self.learn.opt)
-        self.scaler.unscale_(step_guard)
-        self.scaler.step(step_guard)  # calls step_guard.step() only when all gradients are finite
-        if not step_guard.stepped:
+        if not scaler_allows_step(self.scaler, self.learn.opt):
             self.scaler.update()
             raise CancelBatch
 
@@ -158,12 +155,21 @@ def _cpu_flags() -> frozenset[str] | None:
     return None
 
 
-class _StepProbe:
-    """Stands in for the optimizer inside GradScaler.step: records whether a step was allowed.
+def scaler_allows_step(scaler: torch.amp.GradScaler, optimizer: torch.optim.Optimizer) -> bool:
+    """Unscale the optimizer's gradients and say whether they are all finite (a step may run).
 
-    GradScaler only exposes its inf/NaN verdict by calling `step()`; the learner does the real step
-    itself so that weight decay and the other callbacks stay in the one training loop.
+    GradScaler gives its inf/NaN verdict only through `step(optimizer)`, which would also take the
+    step; the Learner takes the real step itself, so weight decay and the other callbacks stay in
+    its one training loop. So `step` is handed a stand-in that records whether it was called.
     """
+    probe = _StepProbe(optimizer)
+    scaler.unscale_(probe)
+    scaler.step(probe)   # calls probe.step() only when every gradient is finite
+    return probe.stepped
+
+
+class _StepProbe:
+    """Stands in for the optimizer inside GradScaler.step: records whether a step was allowed."""
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         self.param_groups: list[dict[str, Any]] = optimizer.param_groups

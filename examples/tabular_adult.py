@@ -24,8 +24,8 @@ from pathlib import Path
 import pandas as pd
 
 import briskml as bm
+from briskml.datasets import ADULT_CAT_NAMES, ADULT_CONT_NAMES, adult_sample
 from briskml.tabular import TabularData, tabular_learner
-from briskml.tabular.demo import CAT_NAMES, CONT_NAMES, load_adult_sample
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ADULT = SHARED / "data" / "adult" / "adult.csv"
@@ -44,11 +44,12 @@ def load(tiny: bool, bs: int) -> tuple[pd.DataFrame, TabularData]:
         data = TabularData.from_df(df, y="salary", cat_names=FULL_CAT_NAMES,
                                    cont_names=FULL_CONT_NAMES, valid_idx=valid_idx, bs=bs)
         return df, data
-    df = load_adult_sample()
+    df = adult_sample()
     if tiny:
         df = df.head(1000)
-    data = TabularData.from_df(df, y="salary", cat_names=CAT_NAMES, cont_names=CONT_NAMES,
-                               valid_pct=0.2, seed=42, bs=min(bs, 256))
+    data = TabularData.from_df(df, y="salary", cat_names=ADULT_CAT_NAMES,
+                               cont_names=ADULT_CONT_NAMES, valid_pct=0.2, seed=42,
+                               bs=min(bs, 256))
     return df, data
 
 

@@ -5,22 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from briskml.datasets import bundled_path
-from briskml.demo import DemoResult, save_plots
+from briskml.cli.demos.common import DemoResult, save_plots
+from briskml.datasets import ADULT_CAT_NAMES, ADULT_CONT_NAMES, adult_sample
 from briskml.metrics import accuracy
 from briskml.tabular.data import TabularData
 from briskml.tabular.learner import tabular_learner
-
-# The lesson's columns (fast.ai lesson on tabular data, Adult sample).
-CAT_NAMES = ["workclass", "education", "marital-status", "occupation", "relationship", "race"]
-CONT_NAMES = ["age", "fnlwgt", "education-num"]
-
-
-def load_adult_sample() -> pd.DataFrame:
-    """The bundled Adult sample: 5,000 rows, target `salary` ("<50k" / ">=50k"), CC BY 4.0."""
-    return pd.read_csv(bundled_path("adult_sample.csv.gz"))
 
 
 def run_demo(quick: bool = False, out: Path | None = None) -> DemoResult:
@@ -30,9 +19,10 @@ def run_demo(quick: bool = False, out: Path | None = None) -> DemoResult:
         >>> result = run_demo(quick=True, out=Path("demo_out"))
         >>> result.metrics["accuracy"]
     """
-    df = load_adult_sample()
+    df = adult_sample()
     start = time.perf_counter()
-    data = TabularData.from_df(df, y="salary", cat_names=CAT_NAMES, cont_names=CONT_NAMES,
+    data = TabularData.from_df(df, y="salary", cat_names=ADULT_CAT_NAMES,
+                               cont_names=ADULT_CONT_NAMES,
                                valid_pct=0.2, seed=42, bs=64)
     print(data.show_batch(5).to_string(), flush=True)
     learn = tabular_learner(data, layers=[200, 100], metrics=accuracy, seed=42)

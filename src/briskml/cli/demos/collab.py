@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from briskml.cli.demos.common import DemoResult, save_plots
 from briskml.collab.data import CollabData
 from briskml.collab.learner import collab_learner
 from briskml.collab.sample import movielens_sample
-from briskml.demo import DemoResult, save_plots
 
 
 def run_demo(quick: bool = False, out: Path | None = None) -> DemoResult:

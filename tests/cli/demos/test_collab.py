@@ -1,4 +1,4 @@
-from briskml.collab.demo import run_demo
+from briskml.cli.demos.collab import run_demo
 
 
 def test_the_quick_demo_trains_and_saves_its_plots(tmp_path, capsys):

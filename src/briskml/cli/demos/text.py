@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from briskml.cli.demos.common import DemoResult, save_plots
 from briskml.datasets import synthetic_reviews
-from briskml.demo import DemoResult, save_plots
 from briskml.text.classifier import TextClassifierLearner, text_classifier_learner
 from briskml.text.data import TextData
 from briskml.text.lm_learner import LanguageModelLearner, language_model_learner
 
 CONFIG = {"emb_sz": 64, "n_hid": 128, "n_layers": 2}
-MOMS = (0.8, 0.7)
 NEW_REVIEWS = ["I loved this film: the acting was brilliant and the ending was moving.",
                "What a boring, predictable movie. The script was awful. Skip this one!"]
 
@@ -72,7 +71,7 @@ def fine_tune_language_model(reviews: pd.DataFrame, settings: TextDemoSettings
                                seq_len=48)
     print(f"\nLanguage model: {data_lm}")
     learn = language_model_learner(data_lm, config=CONFIG, drop_mult=0.3, seed=42)
-    learn.fit_one_cycle(settings.lm_epochs, 2e-2, moms=MOMS)
+    learn.fit_one_cycle(settings.lm_epochs, 2e-2)
     sample = learn.predict("The film was", n_words=20, temperature=0.75, seed=42)
     print(f"It writes: {sample}", flush=True)
     return learn
@@ -80,8 +79,8 @@ def fine_tune_language_model(reviews: pd.DataFrame, settings: TextDemoSettings
 
 def train_classifier(reviews: pd.DataFrame, learn_lm: LanguageModelLearner,
                      settings: TextDemoSettings) -> TextClassifierLearner:
-    """The classifier on the language model's vocabulary and encoder: lr_find, the head for one
-    epoch, then every layer."""
+    """The classifier on the language model's vocabulary and encoder: lr_find, then `fine_tune`
+    (the head for one epoch, then every layer)."""
     data = TextData.from_df(reviews, "text", label_col="label", valid_col="is_valid",
                             vocab=learn_lm.vocab, bs=32)
     print(f"\nClassifier: {data}")
@@ -91,7 +90,5 @@ def train_classifier(reviews: pd.DataFrame, learn_lm: LanguageModelLearner,
         learn.load_encoder(learn_lm.save_encoder("demo_encoder"))  # and freeze()
     suggestion = learn.lr_find(num_it=settings.num_it)
     print(f"lr_find suggests valley={suggestion.valley:.2e}; training with the lesson's 2e-2")
-    learn.fit_one_cycle(1, 2e-2, moms=MOMS)
-    learn.unfreeze()
-    learn.fit_one_cycle(settings.classifier_epochs, 2e-2, moms=MOMS)
+    learn.fine_tune(settings.classifier_epochs, base_lr=2e-2, freeze_epochs=1)
     return learn

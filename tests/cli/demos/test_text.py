@@ -3,8 +3,8 @@ on its encoder (here at a tiny size; `briskml demo --quick` runs the real one in
 
 from __future__ import annotations
 
-from briskml.text import demo
-from briskml.text.demo import TextDemoSettings
+from briskml.cli.demos import text as demo
+from briskml.cli.demos.text import TextDemoSettings
 
 TINY = TextDemoSettings(num_reviews=160, lm_epochs=1, classifier_epochs=1, num_it=5)
 

@@ -1,8 +1,9 @@
-from briskml.tabular.demo import load_adult_sample, run_demo
+from briskml.cli.demos.tabular import run_demo
+from briskml.datasets import adult_sample
 
 
 def test_the_bundled_adult_sample_has_the_lessons_columns():
-    df = load_adult_sample()
+    df = adult_sample()
     assert df.shape == (5000, 15)
     assert set(df["salary"]) == {"<50k", ">=50k"}
     assert df["education-num"].isna().any()  # so FillMissing has work to do

@@ -1,4 +1,5 @@
-"""`briskml info`: what an exported model is, read from the file alone."""
+"""`briskml info`: what an exported model is: the file's own figures plus what the loaded learner
+says of itself (`learn.describe()`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import typer
 
 from briskml import __version__
 from briskml.cli._common import check_input_file, describe_file_size
-from briskml.cli.kinds import MODEL_KINDS
 from briskml.cli.text import describe_encoder
 from briskml.errors import FileFormatError
+from briskml.export import load_learner
 from briskml.persist import read_bundle
 from briskml.text.transfer import ENCODER_CONTENT
 
@@ -28,7 +29,7 @@ def info(
     """Describe an exported model (kind, model and config, inputs, classes, metrics, size) or a
     text encoder file.
 
-    Only the file is read: no training data, no code runs.
+    Only the file is read: no training data is needed and no code in the file runs.
 
     Example: briskml info adult.brisk
     """
@@ -52,10 +53,10 @@ def info(
 
 def _learner_lines(path: Path, tensors: dict[str, Any], document: dict[str, Any]
                    ) -> list[tuple[str, str]]:
-    lines = _general(path, tensors, document)
-    kind = MODEL_KINDS.get(document.get("kind"))
-    if kind is not None:
-        lines += kind.describe(document)
+    described = load_learner(path).describe()
+    lines = _general(path, tensors, described)
+    lines += [(key.replace("_", " "), _listed(value))
+              for key, value in (described.get("pipeline") or {}).items()]
     return lines + _at_export(document)
 
 
@@ -65,17 +66,17 @@ def _weights(tensors: dict[str, Any], prefix: str) -> tuple[str, str]:
     return "weights", f"{num_values:,} numbers in {len(unique)} tensors"
 
 
-def _general(path: Path, tensors: dict[str, Any], document: dict[str, Any]
+def _general(path: Path, tensors: dict[str, Any], described: dict[str, Any]
              ) -> list[tuple[str, str]]:
-    spec = document.get("model", {})
     lines = [
         ("file", f"{path} ({describe_file_size(path)})"),
-        ("kind", str(document.get("kind"))),
-        ("model", str(spec.get("name"))),
+        ("kind", str(described["kind"])),
+        ("model", str(described["model"])),
     ]
-    lines += [(f"  {key}", _short(value)) for key, value in spec.get("config", {}).items()]
+    lines += [(f"  {key}", _short(value)) for key, value in (described["config"] or {}).items()]
     lines.append(_weights(tensors, "model."))
-    lines.append(("loss", str(document.get("loss"))))
+    lines.append(("loss", str(described["loss"])))
+    lines.append(("metrics", _listed(described["metrics"])))
     return lines
 
 
@@ -88,7 +89,8 @@ def _at_export(document: dict[str, Any]) -> list[tuple[str, str]]:
         lines.append(("at export", f"after epoch {last.get('epoch')}: {values}"))
     else:
         lines.append(("at export", "not trained (no epoch recorded)"))
-    version = f"briskml file format v{document.get('format_version')}"
+    written_by = document.get("briskml_version", "0.1.0")
+    version = f"export format v{document.get('export_version', 1)} (briskml {written_by})"
     lines.append(("format", f"{version}, read by briskml {__version__}"))
     return lines
 
@@ -102,4 +104,20 @@ def _short(value: Any) -> str:
         text = ", ".join(f"{name}={json.dumps(item)}" for name, item in value.items())
     else:
         text = json.dumps(value)
+    return text if len(text) <= _MAX_VALUE_CHARS else text[:_MAX_VALUE_CHARS - 3] + "..."
+
+
+def _listed(value: Any) -> str:
+    """A pipeline description's value on one line: lists counted, mappings as name=value."""
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return _short_text(f"{len(value)}: {', '.join(str(item) for item in value)}"
+                           if value else "none")
+    if isinstance(value, dict):
+        return _short_text(", ".join(f"{name}={item}" for name, item in value.items()))
+    return _short_text(str(value))
+
+
+def _short_text(text: str) -> str:
     return text if len(text) <= _MAX_VALUE_CHARS else text[:_MAX_VALUE_CHARS - 3] + "..."

@@ -7,7 +7,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, Any, TextIO
 
 import pandas as pd
 import typer
@@ -15,8 +15,6 @@ from tqdm.auto import tqdm
 
 from briskml.cli._common import (
     Force,
-    ModelKind,
-    PredictOptions,
     check_device,
     check_input_file,
     check_output,
@@ -26,7 +24,6 @@ from briskml.cli._common import (
     iter_table_chunks,
     note,
 )
-from briskml.cli.kinds import model_kind
 from briskml.errors import ConfigError, DataError
 from briskml.export import load_learner
 from briskml.learner import Learner
@@ -73,25 +70,19 @@ def predict(
     check_input_file(rows_file, "INPUT")
     check_device(device)
     learn = load_learner(model, device=device)
-    kind = model_kind(learn.kind, model)
-    _check_kind_predicts(kind, learn, model, text_col)
-    options = PredictOptions(strict=strict, text_cols=column_list(text_col))
+    _check_predicts_tables(learn, model)
+    options = {"strict": strict, "text_cols": column_list(text_col)}
     with _output(out) as handle, _summarised_warnings():
-        num_rows = _stream(learn, kind, rows_file, handle, chunk_size, options)
+        num_rows = _stream(learn, rows_file, handle, chunk_size, options)
     where = f"{out} ({describe_file_size(out)})" if out is not None else "stdout"
     note(f"predicted {num_rows:,} rows -> {where}")
 
 
-def _check_kind_predicts(kind: ModelKind, learn: Learner, model: Path,
-                         text_col: list[str] | None) -> None:
-    """Refuse, before reading any rows, a model that does not predict rows or a misplaced
-    --text-col."""
-    if kind.predict is None:
-        raise ConfigError(f"'{model}' holds a {learn.kind} model: "
-                          f"{kind.instead.format(model=model)}")
-    if text_col is not None and not kind.reads_text:
-        raise ConfigError(f"--text-col is for text classifiers; '{model}' holds a {learn.kind} "
-                          "model, which reads the columns it was trained on.")
+def _check_predicts_tables(learn: Learner, model: Path) -> None:
+    """Refuse, before reading any rows, a model that does not predict rows of a table."""
+    if type(learn).predict_table is Learner.predict_table:
+        raise ConfigError(f"'{model}' holds a {learn.kind} model, which does not predict rows of "
+                          f"a table; {learn.table_alternative}")
 
 
 @contextlib.contextmanager
@@ -105,8 +96,8 @@ def _output(out: Path | None) -> Iterator[TextIO]:
         yield handle
 
 
-def _stream(learn: Learner, kind: ModelKind, rows_file: Path, handle: TextIO, chunk_rows: int,
-            options: PredictOptions) -> int:
+def _stream(learn: Learner, rows_file: Path, handle: TextIO, chunk_rows: int,
+            options: dict[str, Any]) -> int:
     """Predict chunk by chunk, appending each to `handle`; return the number of rows."""
     num_rows = 0
     bar = tqdm(total=count_rows(rows_file), unit="rows", desc="predict", file=sys.stderr,
@@ -115,7 +106,7 @@ def _stream(learn: Learner, kind: ModelKind, rows_file: Path, handle: TextIO, ch
         for chunk in iter_table_chunks(rows_file, chunk_rows):
             if chunk.empty:
                 continue
-            rows = _with_predictions(chunk, kind.predict(learn, chunk, options), rows_file)
+            rows = _with_predictions(chunk, learn.predict_table(chunk, **options), rows_file)
             rows.to_csv(handle, header=num_rows == 0, index=False)
             num_rows += len(chunk)
             bar.update(len(chunk))

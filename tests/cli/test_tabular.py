@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,8 @@ from briskml.cli.tabular import TabularOptions, build_learner
 from briskml.errors import DataError
 from briskml.tabular import TabularData
 from tests.cli.conftest import ADULT, ADULT_CAT, ADULT_CONT, run_cli
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "v0_1_0"
 
 
 def people(num_rows: int = 300) -> pd.DataFrame:
@@ -139,3 +143,38 @@ def test_an_unreadable_table_is_a_one_line_error(tmp_path, name, content, kind):
     assert result.code == 2
     assert result.stderr.startswith(f"error: Could not read '{tmp_path / name}' as {kind} (")
     assert result.stderr.count("\n") == 1
+
+
+def _info_lines(model: Path) -> dict[str, str]:
+    result = run_cli("info", model)
+    assert result.code == 0, result.stderr
+    return {line.split()[0]: line.split(None, 1)[1] for line in result.stdout.splitlines()}
+
+
+def test_info_reads_the_pipeline_of_todays_exports(tmp_path):
+    people().to_csv(tmp_path / "people.csv", index=False)
+    result = run_cli("tabular", "train", tmp_path / "people.csv", "--y", "bought", "--cat",
+                     "city,member", "--cont", "age,income", "--layers", "8", "--epochs", "1",
+                     "--out", tmp_path / "m.brisk")
+    assert result.code == 0, result.stderr
+    lines = _info_lines(tmp_path / "m.brisk")
+    assert lines["categorical"] == "2: city, member"
+    assert lines["continuous"] == "2: age, income"
+    assert lines["processors"] == "FillMissing, Categorify, Normalize"
+    assert lines["target"] == "bought (category)" and lines["classes"] == "no, yes"
+
+
+def test_info_and_predict_read_a_file_of_briskml_0_1_0(tmp_path):
+    lines = _info_lines(FIXTURES / "tabular_classifier.brisk")
+    assert lines["categorical"] == "2: colour, size"
+    assert lines["target"] == "label (category)" and lines["classes"] == "no, yes"
+    rows = pd.DataFrame({"colour": ["red", "blue"], "size": ["S", "L"], "age": [30.0, 50.0],
+                         "income": [40.0, 60.0]})
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    result = run_cli("predict", FIXTURES / "tabular_classifier.brisk", tmp_path / "rows.csv",
+                     "--out", tmp_path / "out.csv")
+    assert result.code == 0, result.stderr
+    written = pd.read_csv(tmp_path / "out.csv")
+    expected = bm.load_learner(FIXTURES / "tabular_classifier.brisk").predict(rows)
+    assert written["prediction"].tolist() == expected["prediction"].tolist()
+    np.testing.assert_allclose(written["probability_yes"], expected["probability_yes"], atol=1e-6)

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,6 +8,10 @@ import torch
 from briskml.errors import BriskWarning, ConfigError, DataError
 from briskml.tabular import Categorify, FillMissing, Normalize, TabularData
 from tests.tabular.conftest import CAT_NAMES, CONT_NAMES
+
+# The synthetic rows have missing ages, which the validation rows report in a warning; the tests
+# about that warning record it explicitly.
+pytestmark = pytest.mark.filterwarnings("ignore::briskml.errors.BriskWarning")
 
 
 def from_people(df, **kwargs):
@@ -68,7 +74,32 @@ def test_valid_idx_picks_the_validation_rows_by_position(people):
 
 
 def test_valid_pct_zero_means_no_validation_set(people):
-    assert from_people(people, valid_pct=0.0).valid is None
+    data = from_people(people, valid_pct=0.0)
+    assert data.valid is None
+    assert data.valid_idx.dtype == np.int64 and len(data.valid_idx) == 0
+    np.testing.assert_array_equal(data.train_idx, np.arange(400))
+
+
+def test_valid_idx_and_train_idx_give_the_positions_of_the_split(people):
+    data = from_people(people, valid_pct=0.25, seed=0)
+    np.testing.assert_array_equal(data.valid_idx, np.flatnonzero(_valid_mask(400, 0.25, 0)))
+    np.testing.assert_array_equal(data.train_idx, np.flatnonzero(~_valid_mask(400, 0.25, 0)))
+    assert data.valid_idx.dtype == np.int64 and data.train_idx.dtype == np.int64
+    assert len(data.valid_idx) == data.valid.n and len(data.train_idx) == data.train.n
+    with pytest.raises(ValueError, match="read-only"):
+        data.valid_idx[0] = 1
+
+
+def test_valid_idx_given_comes_back_sorted(people):
+    data = from_people(people, valid_idx=[9, 0, 5])
+    assert data.valid_idx.tolist() == [0, 5, 9]
+    assert len(data.train_idx) == 397 and not set(data.train_idx) & {0, 5, 9}
+
+
+def test_a_tiny_table_still_gets_one_validation_row(people):
+    # int(0.2 * 4) is 0 rows; briskml.splits keeps one, so a tiny table is validated at all.
+    data = from_people(people.head(4), valid_pct=0.2, seed=0)
+    assert len(data.valid_idx) == 1 and data.valid.n == 1 and data.train.n == 3
 
 
 def test_training_batches_drop_the_last_partial_batch(people):
@@ -85,10 +116,96 @@ def test_procs_apply_in_their_own_order_whatever_the_list_order(people):
 
 
 def test_from_df_never_modifies_the_dataframe(people):
-    before = people.copy()
+    people = people.astype({"city": object})
+    people.loc[people.index[:3], "city"] = "Atlantis"   # unseen in training: validation rows
+    before, test_before = people.copy(), people.head(10).copy()
+    test_df = people.head(10)
     with pytest.warns(BriskWarning, match="age: 2 missing"):  # the test rows are checked
-        from_people(people, valid_pct=0.2, seed=0, test_df=people.head(10))
+        data = from_people(people, valid_idx=[0, 1, 2, 50], test_df=test_df)
+    data.test_dl(test_df)
     pd.testing.assert_frame_equal(people, before)
+    pd.testing.assert_frame_equal(test_df, test_before)
+
+
+def _brisk_warnings(caught):
+    return [str(w.message) for w in caught if issubclass(w.category, BriskWarning)]
+
+
+def test_unseen_categories_and_missing_values_in_validation_rows_give_one_warning(people):
+    people = people.astype({"city": object})
+    people.loc[[0, 1], "city"] = "Atlantis"
+    people.loc[[0, 2, 3], "age"] = np.nan
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = from_people(people, valid_idx=[0, 1, 2, 3])
+    messages = _brisk_warnings(caught)
+    assert len(messages) == 1
+    assert "in the validation rows: city: 2 unseen categories (e.g. 'Atlantis')" in messages[0]
+    assert "age: 3 missing (filled with" in messages[0]
+    assert data.valid.tensors[0][:2, 0].tolist() == [0, 0]   # code 0, as at predict time
+
+
+def test_unknown_error_refuses_validation_rows_the_training_rows_do_not_cover(people):
+    people = people.astype({"city": object})
+    people.loc[[0], "city"] = "Atlantis"
+    with pytest.raises(DataError, match=r"The validation rows hold missing values or categories "
+                                        r"not seen in training: city: 1 unseen category"):
+        from_people(people.assign(age=30.0), valid_idx=[0, 1], unknown="error")
+
+
+def test_unknown_ignore_builds_the_validation_rows_silently(people):
+    people = people.astype({"city": object})
+    people.loc[[0], "city"] = "Atlantis"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_people(people, valid_idx=[0, 1], unknown="ignore")
+
+
+def test_validation_rows_the_training_rows_cover_give_no_warning(people):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_people(people.assign(age=30.0), valid_pct=0.2, seed=0)
+
+
+def test_classes_come_from_the_training_rows(people):
+    data = from_people(people, valid_idx=np.flatnonzero(people["bought"] == "no")[:5])
+    assert data.classes == ["no", "yes"]
+    people = people.assign(bought=np.where(np.arange(400) < 200, "yes", "no"))
+    with pytest.raises(DataError, match=r"Target 'bought' has label\(s\) \['no'\] in validation "
+                                        r"rows but never in training rows; every class needs "
+                                        r"training rows"):
+        from_people(people, valid_idx=np.arange(200, 400))
+
+
+def test_a_label_only_in_validation_rows_is_named(people):
+    people = people.astype({"bought": object})
+    people.loc[[7, 8], "bought"] = "maybe"
+    with pytest.raises(DataError, match=r"'bought' has label\(s\) \['maybe'\] in validation"):
+        from_people(people, valid_idx=[7, 8, 9])
+    assert from_people(people, valid_idx=[9]).classes == ["maybe", "no", "yes"]
+
+
+def test_each_processor_transforms_the_training_rows_once(people, monkeypatch):
+    calls = {}
+    for proc_class in (FillMissing, Categorify, Normalize):
+        def spy(self, df, report=None, _transform=proc_class.transform):
+            calls.setdefault(type(self).__name__, []).append(len(df))
+            return _transform(self, df, report)
+        monkeypatch.setattr(proc_class, "transform", spy)
+    data = from_people(people, valid_pct=0.25, seed=0, test_df=people.head(7))
+    # 300 training rows while fitting, then the 100 validation rows and the 7 test rows.
+    assert calls == {"FillMissing": [300, 100, 7], "Categorify": [300, 100, 7],
+                     "Normalize": [300, 100, 7]}
+    assert data.train.n == 300
+
+
+def test_the_training_tensors_equal_the_rows_processed_by_the_fitted_pipeline(people):
+    data = from_people(people, valid_pct=0.25, seed=0)
+    cats, conts = data.pipeline.inputs(people.iloc[data.train_idx], unknown="ignore")
+    assert torch.equal(data.train.tensors[0], cats)
+    assert torch.equal(data.train.tensors[1], conts)
+    assert torch.equal(data.train.tensors[2],
+                       data.pipeline.targets(people.iloc[data.train_idx]))
 
 
 def test_the_test_set_is_processed_with_the_training_state(people):
@@ -161,7 +278,8 @@ def test_a_split_without_training_rows_is_refused(people):
 
 
 def test_valid_idx_out_of_range_is_refused(people):
-    with pytest.raises(DataError, match=r"outside 0\.\.399"):
+    # A ConfigError since the split moved to briskml.splits: valid_idx is an argument.
+    with pytest.raises(ConfigError, match=r"valid_idx holds positions outside 0\.\.399"):
         from_people(people, valid_idx=[3, 400])
 
 
@@ -179,6 +297,18 @@ def test_missing_continuous_values_without_fill_missing_are_refused(people):
     with pytest.raises(DataError, match=r"\['age'\] have missing values and procs has no "
                                         "FillMissing"):
         from_people(people, procs=[Categorify, Normalize])
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"bs": 0}, "bs must be a positive integer; got 0"),
+    ({"val_bs": 2.5}, "val_bs must be a positive integer; got 2.5"),
+    ({"valid_pct": 1.0}, r"valid_pct must be in \[0, 1\); got 1.0"),
+    ({"unknown": "drop"}, "unknown must be one of 'warn', 'error', 'ignore'; got 'drop'"),
+    ({"y_block": "classes"}, "y_block must be one of 'category', 'regression', 'multi_label'"),
+])
+def test_bad_arguments_are_named(people, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        from_people(people, **kwargs)
 
 
 def test_a_string_instead_of_a_list_of_names_is_refused(people):

@@ -1,4 +1,7 @@
+import importlib.util
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -6,9 +9,12 @@ import pytest
 import torch
 
 import briskml as bm
-from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.errors import BriskWarning, ConfigError, DataError, FileFormatError
+from briskml.persist import read_bundle
 from briskml.tabular import TabularData, TabularLearner, tabular_learner
 from tests.tabular.conftest import CAT_NAMES, CONT_NAMES, make_people
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "v0_1_0"
 
 # The synthetic rows have missing ages, which predict counts in a warning; the tests about that
 # warning record it explicitly.
@@ -76,9 +82,11 @@ def test_unseen_categories_and_missing_values_give_one_warning_counting_them(tra
     rows.loc[rows.index[2], "city"] = None
     rows.loc[rows.index[2:4], "income"] = np.nan
     rows["age"] = 30.0
+    before = rows.copy()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = trained.predict(rows)
+    pd.testing.assert_frame_equal(rows, before)
     messages = [str(w.message) for w in caught if issubclass(w.category, BriskWarning)]
     assert len(messages) == 1
     expected = "city: 2 unseen categories (e.g. 'Atlantis'), 1 missing (coded as missing)"
@@ -132,6 +140,25 @@ def test_get_preds_on_the_test_rows(trained):
     assert probabilities.shape == (20, 2) and targets is None
 
 
+def test_get_preds_with_decoded_gives_the_class_labels(trained, people):
+    probabilities, targets, labels = trained.get_preds(with_decoded=True)
+    assert labels.tolist() == np.where(probabilities[:, 1] > 0.5, "yes", "no").tolist()
+    valid_rows = people.iloc[trained.data.valid_idx]
+    assert labels.tolist() == trained.predict(valid_rows)["prediction"].tolist()
+    assert valid_rows["bought"].tolist() == [trained.data.classes[i] for i in targets]
+    assert (labels == valid_rows["bought"].to_numpy()).mean() > 0.8
+
+
+def test_predict_table_is_predict_with_strict_for_unknown_categories(trained, people):
+    rows = people.head(3).assign(age=30.0)
+    pd.testing.assert_frame_equal(trained.predict_table(rows), trained.predict(item=rows))
+    unseen = rows.assign(city="Atlantis")
+    with pytest.raises(DataError, match="city: 3 unseen categories"):
+        trained.predict_table(unseen, strict=True)
+    with pytest.raises(ConfigError, match="text_cols is for text classifiers"):
+        trained.predict_table(rows, text_cols=["city"])
+
+
 def test_embeddings_are_tables_indexed_by_category(trained):
     tables = trained.embeddings()
     assert list(tables) == [*CAT_NAMES, "age_na"]
@@ -155,6 +182,49 @@ def test_export_and_load_learner_predict_identically(trained, people, tmp_path):
         pd.testing.assert_frame_equal(loaded.embeddings()[name], table)
 
 
+def test_an_export_keeps_the_pipeline_in_format_2(trained):
+    path = trained.export("format2.brisk", overwrite=True)
+    _, document = read_bundle(path)
+    assert document["export_version"] == 2 and "extra" not in document
+    assert document["pipeline"] == json.loads(json.dumps(trained.pipeline.to_json()))
+    loaded = bm.load_learner(path)
+    assert len(loaded.layer_groups) == len(trained.layer_groups) == 2
+    assert json.loads(json.dumps(loaded.describe()))["pipeline"]["classes"] == ["no", "yes"]
+
+
+def _fixture_table() -> pd.DataFrame:
+    """The table make_fixtures.py built its query rows from (its own `table()`)."""
+    spec = importlib.util.spec_from_file_location("make_fixtures",
+                                                  FIXTURES / "make_fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.table()
+
+
+@pytest.mark.parametrize("name", ["tabular_classifier", "tabular_regressor"])
+def test_files_exported_by_briskml_0_1_0_load_and_predict_as_they_did(name):
+    expected = json.loads((FIXTURES / "expected.json").read_text())[name]
+    query = _fixture_table().head(5)
+    learn = bm.load_learner(FIXTURES / f"{name}.brisk")
+    assert isinstance(learn, TabularLearner)
+    result = learn.predict(query)
+    assert list(result.columns) == list(expected)
+    for column, values in expected.items():
+        if isinstance(values[0], str):
+            assert result[column].tolist() == values
+        else:
+            np.testing.assert_allclose(result[column], values, atol=1e-5, rtol=0)
+
+
+def test_a_0_1_0_file_without_its_pipeline_asks_for_a_new_export():
+    _, meta = read_bundle(FIXTURES / "tabular_classifier.brisk")
+    assert TabularLearner.upgrade_v1(meta, "old.brisk")["pipeline"] == meta["extra"]["pipeline"]
+    for damaged in ({**meta, "extra": {}}, {**meta, "extra": {"pipeline": {"procs": []}}}):
+        with pytest.raises(FileFormatError, match=r"'old.brisk', exported by briskml 0\.1\.0, "
+                                                  r"holds .*export the learner again"):
+            TabularLearner.upgrade_v1(damaged, "old.brisk")
+
+
 def test_a_regression_with_log_y_and_y_range_predicts_on_the_original_scale(people, tmp_path):
     data = make_data(people, y="spend", log_y=True)
     learn = tabular_learner(data, layers=[32], y_range=(0.0, 7.0), seed=0, progress=False,
@@ -164,6 +234,10 @@ def test_a_regression_with_log_y_and_y_range_predicts_on_the_original_scale(peop
     assert list(result.columns) == ["prediction"]
     ratio = result["prediction"] / people["spend"].head(40)
     assert ratio.median() == pytest.approx(1.0, abs=0.35)
+    log_preds, log_targets, decoded = learn.get_preds(with_decoded=True)
+    np.testing.assert_allclose(decoded, np.exp(log_preds.numpy().ravel()), rtol=1e-6)
+    np.testing.assert_allclose(np.exp(log_targets.numpy()),
+                               people["spend"].iloc[data.valid_idx], rtol=1e-5)
     loaded = bm.load_learner(learn.export("spend.brisk"))
     pd.testing.assert_frame_equal(loaded.predict(people.head(40)), result)
 

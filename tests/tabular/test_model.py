@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from briskml.errors import ConfigError
+from briskml.layers import LinBnDrop
 from briskml.registry import model_from_spec, model_spec
 from briskml.tabular import TabularModel, TabularModelConfig, emb_sz_rule
 from briskml.tabular.model import FusedEmbedding, get_emb_szs, tabular_splitter
@@ -33,6 +34,8 @@ def test_emb_szs_count_code_zero_and_take_overrides():
     assert get_emb_szs(categories, ["a", "b"], {"b": 4}) == ((3, 3), (10, 4))
     with pytest.raises(ConfigError, match=r"names \['c'\], which are not categorical"):
         get_emb_szs(categories, ["a", "b"], {"c": 4})
+    with pytest.raises(ConfigError, match=r"emb_szs\['b'\] must be a positive integer; got 0"):
+        get_emb_szs(categories, ["a", "b"], {"b": 0})
 
 
 def test_the_fused_lookup_equals_one_embedding_per_column():
@@ -83,11 +86,38 @@ def test_dropout_and_layers_follow_the_config():
     assert model.hidden[0].linear.bias is None  # the BatchNorm after it has the shift
 
 
-@pytest.mark.parametrize("bad", [{"ps": (0.1,)}, {"emb_drop": 1.0}, {"layers": (0,)},
-                                 {"emb_szs": (), "num_continuous": 0}])
-def test_an_invalid_config_is_refused(bad):
-    with pytest.raises(ConfigError):
+@pytest.mark.parametrize(("bad", "message"), [
+    ({"ps": (0.1,)}, r"ps has 1 value\(s\) for 2 layer\(s\)"),
+    ({"ps": 1.0}, r"ps must be in \[0, 1\); got 1.0"),
+    ({"emb_drop": 1.0}, r"emb_drop must be in \[0, 1\); got 1.0"),
+    ({"layers": (0,)}, "each size in layers must be a positive integer; got 0"),
+    ({"layers": (2.5,)}, "each size in layers must be a positive integer; got 2.5"),
+    ({"emb_szs": ((3, 0),)}, "each embedding size in emb_szs must be a positive integer"),
+    ({"num_continuous": -1}, "num_continuous must be an integer >= 0; got -1"),
+    ({"out_features": 0}, "out_features must be a positive integer; got 0"),
+    ({"emb_szs": (), "num_continuous": 0}, "at least one categorical or continuous input"),
+])
+def test_an_invalid_config_is_refused(bad, message):
+    with pytest.raises(ConfigError, match=message):
         make_model(**bad)
+
+
+def test_the_weights_keep_the_names_briskml_0_1_0_exported():
+    names = set(make_model(layers=(16, 8)).state_dict())
+    expected = {"embeds.weight", "head.weight", "head.bias"}
+    expected |= {f"bn_cont.{part}" for part in ("weight", "bias", "running_mean", "running_var",
+                                                "num_batches_tracked")}
+    for i in range(2):
+        expected.add(f"hidden.{i}.linear.weight")
+        expected |= {f"hidden.{i}.bn.{part}" for part in ("weight", "bias", "running_mean",
+                                                          "running_var", "num_batches_tracked")}
+    assert names == expected
+
+
+def test_the_hidden_blocks_are_the_shared_lin_bn_drop():
+    model = make_model(use_bn=False)
+    assert all(isinstance(block, LinBnDrop) for block in model.hidden)
+    assert model.hidden[0].linear.bias is not None  # no BatchNorm after it: it keeps its bias
 
 
 def test_the_config_survives_json_and_rebuilds_the_same_model():

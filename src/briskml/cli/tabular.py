@@ -33,9 +33,15 @@ from briskml.cli._common import (
     read_table,
 )
 from briskml.errors import DataError
+from briskml.frames import check_columns
 from briskml.metrics import accuracy, rmse
-from briskml.tabular import TabularData, TabularLearner, cont_cat_split, tabular_learner
-from briskml.tabular.pipeline import check_columns
+from briskml.tabular import (
+    TabularData,
+    TabularLearner,
+    TabularPipeline,
+    cont_cat_split,
+    tabular_learner,
+)
 
 app = typer.Typer(help="Tabular models (the lessons' Adult workflow) on a CSV or Parquet table.",
                   no_args_is_help=True)
@@ -186,20 +192,21 @@ def _as_flags(values: pd.Series, name: str) -> np.ndarray:
 # ----- exported tabular models: predict and info-------------------------------------------------
 def _predict(learn: TabularLearner, rows: pd.DataFrame, options: PredictOptions
              ) -> pd.DataFrame:
-    return learn.predict(rows, unknown="error" if options.strict else "warn")
+    return learn.predict_table(rows, strict=options.strict, text_cols=options.text_cols)
 
 
 def _describe(document: dict[str, Any]) -> list[tuple[str, str]]:
-    pipeline = document["extra"]["pipeline"]
-    procs = ", ".join(spec["name"] for spec in pipeline["procs"]) or "none"
+    if document.get("export_version", 1) == 1:  # briskml 0.1.0 kept the pipeline in "extra"
+        document = TabularLearner.upgrade_v1(document, "MODEL")
+    summary = TabularPipeline.from_json(document["pipeline"]).describe()
     lines = [
-        ("categorical", _names(pipeline["cat_names"])),
-        ("continuous", _names(pipeline["cont_names"])),
-        ("processors", procs),
-        ("target", f"{', '.join(pipeline['y_names'])} ({pipeline['y_kind']})"),
+        ("categorical", _names(summary["cat_names"])),
+        ("continuous", _names(summary["cont_names"])),
+        ("processors", ", ".join(summary["procs"]) or "none"),
+        ("target", f"{', '.join(summary['y_names'])} ({summary['y_kind']})"),
     ]
-    if pipeline.get("classes"):
-        lines.append(("classes", ", ".join(str(label) for label in pipeline["classes"])))
+    if summary["classes"]:
+        lines.append(("classes", ", ".join(str(label) for label in summary["classes"])))
     return lines
 
 

@@ -43,8 +43,8 @@ from briskml.cli._common import (
 )
 from briskml.errors import BriskWarning, ConfigError, DataError
 from briskml.export import load_learner
+from briskml.frames import check_columns
 from briskml.learner import Learner
-from briskml.tabular.pipeline import check_columns
 from briskml.text import (
     LanguageModelLearner,
     TextClassifierLearner,

@@ -11,9 +11,12 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from briskml.checks import check_non_negative_int, check_one_of, check_positive_int
 from briskml.data import TensorLoader
-from briskml.errors import ConfigError, DataError
-from briskml.tabular.pipeline import ProcLike, TabularPipeline
+from briskml.errors import ConfigError
+from briskml.frames import require_frame
+from briskml.splits import split
+from briskml.tabular.pipeline import UNKNOWN_CHOICES, ProcLike, TabularPipeline
 from briskml.tabular.procs import Categorify, FillMissing, Normalize, cont_cat_split
 
 DEFAULT_PROCS: tuple[ProcLike, ...] = (FillMissing, Categorify, Normalize)
@@ -32,8 +35,14 @@ class TabularData:
     """
 
     def __init__(self, pipeline: TabularPipeline, train: TensorLoader,
-                 valid: TensorLoader | None = None, test: TensorLoader | None = None) -> None:
+                 valid: TensorLoader | None = None, test: TensorLoader | None = None, *,
+                 train_idx: Sequence[int] | None = None,
+                 valid_idx: Sequence[int] | None = None) -> None:
         self.pipeline, self.train, self.valid, self.test = pipeline, train, valid, test
+        num_train, num_valid = train.n, valid.n if valid is not None else 0
+        # Built by hand without positions: the training rows are taken to come first.
+        self._train_idx = _positions(train_idx, np.arange(num_train))
+        self._valid_idx = _positions(valid_idx, np.arange(num_train, num_train + num_valid))
 
     @classmethod
     def from_df(cls, df: pd.DataFrame, y: str | Sequence[str],
@@ -42,8 +51,9 @@ class TabularData:
                 valid_pct: float = 0.2, seed: int | None = None,
                 test_df: pd.DataFrame | None = None, bs: int = 1024,
                 val_bs: int | None = None, y_block: str | None = None,
-                log_y: bool = False) -> TabularData:
-        """Fit `procs` on the training rows of `df` and build the loaders; `df` is not modified.
+                log_y: bool = False, unknown: str = "warn") -> TabularData:
+        """Fit `procs` and the target's classes on the training rows of `df` and build the
+        loaders; `df` is not modified.
 
         Args:
             y: the target column (several 0/1 columns make a multi-label target).
@@ -54,27 +64,30 @@ class TabularData:
             val_bs: batch size for validation and test (default max(bs, 4096): no gradients).
             y_block: "category", "regression" or "multi_label" to override the guess from y's
                 dtype; `log_y=True` trains a regression on log(y) and predicts exp of the output.
+            unknown: categories unseen in the training rows and missing values in the validation
+                and test rows get code 0 / the training fill value; "warn" counts them in one
+                BriskWarning per set, "error" raises, "ignore" is silent.
 
         Example:
             >>> data = TabularData.from_df(df, y="salary", cat_names=["workclass"],
             ...                            cont_names=["age"], valid_idx=valid_idx, bs=1024)
         """
-        if not isinstance(df, pd.DataFrame):
-            raise DataError(f"from_df needs a pandas DataFrame; got {type(df).__name__}.")
-        if len(df) == 0:
-            raise DataError("The DataFrame is empty; there are no rows to train on.")
+        require_frame(df, "df")
+        check_one_of(unknown, UNKNOWN_CHOICES, "unknown")
+        bs, val_bs = _batch_sizes(bs, val_bs)
         y_names = [y] if isinstance(y, str) else list(y)
         cat_names, cont_names = _input_names(df, y_names, cat_names, cont_names)
-        train_rows, valid_rows = split_rows(len(df), valid_idx, valid_pct, seed)
-        pipeline = TabularPipeline.fit(df, train_rows, cat_names, cont_names, procs, y_names,
-                                       y_block, log_y)
-        batch_sizes = _batch_sizes(bs, val_bs)
-        train = _train_loader(pipeline, df.iloc[train_rows], batch_sizes[0])
-        valid = (pipeline_loader(pipeline, df.iloc[valid_rows], batch_sizes[1])
-                 if len(valid_rows) else None)
-        test = (pipeline_loader(pipeline, test_df, batch_sizes[1], unknown="warn")
+        train_idx, valid_idx = split(len(df), valid_idx=valid_idx, valid_pct=valid_pct,
+                                     seed=seed, what="rows", min_train=2)
+        pipeline, (cats, conts) = TabularPipeline.fit_transform(
+            df, train_idx, cat_names, cont_names, procs, y_names, y_block, log_y)
+        targets = pipeline.targets(df.iloc[train_idx])
+        train = _train_loader(cats, conts, targets, bs)
+        valid = (pipeline_loader(pipeline, df.iloc[valid_idx], val_bs, unknown,
+                                 "validation rows") if len(valid_idx) else None)
+        test = (pipeline_loader(pipeline, test_df, val_bs, unknown, "test rows")
                 if test_df is not None else None)
-        return cls(pipeline, train, valid, test)
+        return cls(pipeline, train, valid, test, train_idx=train_idx, valid_idx=valid_idx)
 
     @classmethod
     def from_csv(cls, path: str | os.PathLike, y: str | Sequence[str],
@@ -112,6 +125,17 @@ class TabularData:
         return self.pipeline.classes
 
     @property
+    def train_idx(self) -> np.ndarray:
+        """Positions (0-based, as `df.iloc`) of the training rows, int64, read-only."""
+        return self._train_idx
+
+    @property
+    def valid_idx(self) -> np.ndarray:
+        """Positions (0-based, as `df.iloc`) of the validation rows, int64, read-only; empty
+        when there are none."""
+        return self._valid_idx
+
+    @property
     def bs(self) -> int:
         """The training batch size."""
         return self.train.bs
@@ -133,6 +157,7 @@ class TabularData:
         Example:
             >>> data.show_batch(5)
         """
+        check_non_negative_int(n, "n")
         loader = self._loader(ds)
         tensors = loader.tensors
         count = min(n, len(tensors[0]))
@@ -144,8 +169,7 @@ class TabularData:
         return table
 
     def _loader(self, ds: str) -> TensorLoader:
-        if ds not in ("train", "valid", "test"):
-            raise ConfigError(f"ds must be 'train', 'valid' or 'test'; got {ds!r}.")
+        check_one_of(ds, ("train", "valid", "test"), "ds")
         loader = getattr(self, ds)
         if loader is None:
             raise ConfigError(f"This TabularData has no {ds!r} rows.")
@@ -164,38 +188,6 @@ class TabularData:
         return f"TabularData(rows={sizes}, bs={self.bs}, {self.pipeline!r})"
 
 
-def split_rows(num_rows: int, valid_idx: Sequence[int] | None, valid_pct: float,
-               seed: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """(training positions, validation positions), from `valid_idx` or a random `valid_pct`."""
-    if valid_idx is not None:
-        valid = _checked_positions(valid_idx, num_rows)
-    else:
-        if not 0.0 <= valid_pct < 1.0:
-            raise ConfigError(f"valid_pct must be in [0, 1); got {valid_pct!r}.")
-        order = np.random.RandomState(seed).permutation(num_rows)
-        valid = np.sort(order[:int(valid_pct * num_rows)])
-    is_valid = np.zeros(num_rows, dtype=bool)
-    is_valid[valid] = True
-    train = np.flatnonzero(~is_valid)
-    if len(train) < 2:
-        raise DataError(f"The validation split leaves {len(train)} training row(s) of {num_rows}; "
-                        "training needs at least 2. Use fewer validation rows or more data.")
-    return train, np.flatnonzero(is_valid)
-
-
-def _checked_positions(valid_idx: Sequence[int], num_rows: int) -> np.ndarray:
-    positions = np.asarray(valid_idx)
-    if positions.size and positions.dtype.kind not in "iu":
-        raise ConfigError(f"valid_idx must hold integer row positions; got dtype {positions.dtype}"
-                          ". For a boolean mask pass np.flatnonzero(mask).")
-    positions = positions.astype(np.int64).reshape(-1)
-    out_of_range = positions[(positions < 0) | (positions >= num_rows)]
-    if out_of_range.size:
-        raise DataError(f"valid_idx holds positions outside 0..{num_rows - 1}, e.g. "
-                        f"{out_of_range[:3].tolist()}; they are 0-based positions as for df.iloc.")
-    return positions
-
-
 def _input_names(df: pd.DataFrame, y_names: list[str], cat_names: Sequence[str] | None,
                  cont_names: Sequence[str] | None) -> tuple[list[str], list[str]]:
     if cat_names is None and cont_names is None:
@@ -210,25 +202,33 @@ def _input_names(df: pd.DataFrame, y_names: list[str], cat_names: Sequence[str] 
 
 
 def _batch_sizes(bs: int, val_bs: int | None) -> tuple[int, int]:
-    for name, value in (("bs", bs), ("val_bs", val_bs)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                  or value < 1):
-            raise ConfigError(f"{name} must be a positive integer; got {value!r}.")
-    return bs, val_bs if val_bs is not None else max(bs, 4096)
+    bs = check_positive_int(bs, "bs")
+    if val_bs is None:
+        return bs, max(bs, 4096)
+    return bs, check_positive_int(val_bs, "val_bs")
 
 
-def _train_loader(pipeline: TabularPipeline, rows: pd.DataFrame, bs: int) -> TensorLoader:
-    # Drop the last partial batch, as fastai does: a batch of one row would break BatchNorm.
-    cats, conts = pipeline.inputs(rows)
-    targets = pipeline.targets(rows)
-    return TensorLoader(cats, conts, targets, bs=min(bs, len(rows)), shuffle=True,
-                        drop_last=len(rows) > bs)
+def _positions(given: Sequence[int] | None, default: np.ndarray) -> np.ndarray:
+    positions = np.asarray(default if given is None else given, dtype=np.int64).reshape(-1)
+    positions.setflags(write=False)  # the split is a fact about the data, not a setting
+    return positions
+
+
+def _train_loader(cats: Tensor, conts: Tensor, targets: Tensor, bs: int) -> TensorLoader:
+    # Drop the last partial batch, as fastai does: a batch of one row has no batch statistics.
+    num_rows = len(cats)
+    return TensorLoader(cats, conts, targets, bs=min(bs, num_rows), shuffle=True,
+                        drop_last=num_rows > bs)
 
 
 def pipeline_loader(pipeline: TabularPipeline, rows: pd.DataFrame, bs: int,
-                    unknown: str = "ignore") -> TensorLoader:
-    """An in-order loader over `rows`; with targets when every target column is present."""
-    cats, conts = pipeline.inputs(rows, unknown=unknown)
+                    unknown: str = "warn", label: str | None = None) -> TensorLoader:
+    """An in-order loader over `rows`; with targets when every target column is present.
+
+    Unseen categories and missing values are handled as `unknown` says; `label` names the rows
+    in the warning ("validation rows").
+    """
+    cats, conts = pipeline.inputs(rows, unknown=unknown, rows=label)
     tensors: list[Tensor] = [cats, conts]
     has_target = all(name in rows.columns for name in pipeline.y_names)
     if has_target:

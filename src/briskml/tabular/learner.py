@@ -7,13 +7,15 @@ from typing import Any
 
 import pandas as pd
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from briskml.data import set_seed
-from briskml.errors import ConfigError, DataError
+from briskml.errors import ConfigError, DataError, FileFormatError
+from briskml.inference import predict_in_chunks
 from briskml.learner import Learner
 from briskml.losses import (
     LossFunc,
+    activation_for,
     bce_with_logits_flat,
     cross_entropy_flat,
     loss_from_name,
@@ -28,7 +30,7 @@ from briskml.tabular.procs import MISSING_LABEL
 _LOSS_FOR_TARGET: dict[str, LossFunc] = {
     "category": cross_entropy_flat, "regression": mse_flat, "multi_label": bce_with_logits_flat,
 }
-PREDICT_CHUNK_ROWS = 65_536  # rows per forward pass in predict: bounded memory, few calls
+Rows = pd.DataFrame | pd.Series | Mapping[str, Any]
 
 
 class TabularLearner(Learner):
@@ -50,30 +52,38 @@ class TabularLearner(Learner):
         self.pipeline = pipeline if pipeline is not None else data.pipeline
         super().__init__(data, model, **learner_kwargs)
 
-    def predict(self, rows: pd.DataFrame | pd.Series | Mapping[str, Any], unknown: str = "warn"
-                ) -> pd.DataFrame:
-        """Predictions for one row (Series or dict) or a DataFrame of any size, in one vectorised
-        pass: a DataFrame indexed like the rows, with `prediction` and, for classification, one
-        `probability_<class>` column per class.
+    def predict(self, item: Rows, unknown: str = "warn") -> pd.DataFrame:
+        """Predictions for rows of a table: one row (a Series or a dict) or a DataFrame of any
+        size in, a DataFrame indexed like the rows out. It holds `prediction` (the class label,
+        or the value on the target's scale) and, for classification, one `probability_<class>`
+        column per class; several targets give `prediction_<target>` columns (and, multi-label,
+        `probability_<target>`).
 
-        Categories unseen in training and missing values become code 0 / the training fill value
-        and are counted in one BriskWarning (`unknown="error"` raises, "ignore" is silent).
+        Rows are processed in one vectorised pass and predicted in chunks of 65,536; the
+        caller's rows are never modified. Categories unseen in training and missing values
+        become code 0 / the training fill value and are counted in one BriskWarning
+        (`unknown="error"` raises, "ignore" is silent).
 
         Example:
             >>> learn.predict(df.head())                 # DataFrame in, DataFrame out
             >>> learn.predict({"age": 49, "workclass": "Private", ...})
         """
-        frame = _as_frame(rows)
-        cats, conts = self.pipeline.inputs(frame, unknown=unknown)
-        return self.pipeline.decode_predictions(self._predict_tensors(cats, conts), frame.index)
+        frame = _as_frame(item)
+        inputs = self.pipeline.inputs(frame, unknown=unknown)
+        outputs = predict_in_chunks(self.model, inputs, self.device)
+        activation = activation_for(self.loss_func)
+        preds = activation(outputs) if activation is not None else outputs
+        return self.pipeline.decode_predictions(preds, frame.index)
 
-    def _predict_tensors(self, cats: Tensor, conts: Tensor) -> Tensor:
-        """Activated model outputs, in chunks of PREDICT_CHUNK_ROWS rows."""
-        outputs = []
-        for start in range(0, max(len(cats), 1), PREDICT_CHUNK_ROWS):
-            chunk = slice(start, start + PREDICT_CHUNK_ROWS)
-            outputs.append(Learner.predict(self, cats[chunk], conts[chunk]))
-        return torch.cat(outputs)
+    def predict_table(self, rows: pd.DataFrame, strict: bool = False,
+                      text_cols: Sequence[str] | None = None) -> pd.DataFrame:
+        """`predict` for `briskml predict`: `strict` refuses categories never seen in training
+        (and missing values) instead of warning about them."""
+        if text_cols is not None:
+            columns = [*self.pipeline.cat_names, *self.pipeline.cont_names]
+            raise ConfigError("text_cols is for text classifiers; a tabular learner reads the "
+                              f"columns it was trained on: {columns}.")
+        return self.predict(rows, unknown="error" if strict else "warn")
 
     def embeddings(self) -> dict[str, pd.DataFrame]:
         """Each categorical column's learned embedding as a DataFrame indexed by category (the
@@ -93,15 +103,25 @@ class TabularLearner(Learner):
             tables[name] = pd.DataFrame(weights, index=index)
         return tables
 
-    def _export_extra(self) -> dict[str, Any]:
-        return {"pipeline": self.pipeline.to_json()}
-
     @classmethod
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,
                      device: str | torch.device | None) -> TabularLearner:
+        """A learner for inference from an export's JSON: the pipeline under "pipeline"."""
         loss = loss_from_name(meta.get("loss"))
-        pipeline = TabularPipeline.from_json(meta["extra"]["pipeline"])
-        return cls(None, model, pipeline=pipeline, loss_func=loss, device=device, progress=False)
+        pipeline = _pipeline_from_json(meta.get("pipeline"), "The exported file")
+        # The same two layer groups as tabular_learner's, so fine-tuning a loaded model works alike.
+        splitter = tabular_splitter if isinstance(model, TabularModel) else None
+        return cls(None, model, pipeline=pipeline, loss_func=loss, splitter=splitter,
+                   device=device, progress=False)
+
+    @classmethod
+    def upgrade_v1(cls, meta: dict[str, Any], source: str) -> dict[str, Any]:
+        """The JSON of a briskml 0.1.0 export in today's shape: its pipeline, which 0.1.0 kept
+        under "extra", moves to "pipeline" (the pipeline's own JSON is unchanged)."""
+        extra = meta.get("extra")
+        state = extra.get("pipeline") if isinstance(extra, dict) else None
+        _pipeline_from_json(state, f"'{source}', exported by briskml 0.1.0,")
+        return {**meta, "pipeline": state}
 
 
 def tabular_learner(data: TabularData, layers: Sequence[int] = (200, 100),
@@ -140,7 +160,21 @@ def tabular_learner(data: TabularData, layers: Sequence[int] = (200, 100),
     return TabularLearner(data, TabularModel(config), metrics=metrics or (), **learner_kwargs)
 
 
-def _as_frame(rows: pd.DataFrame | pd.Series | Mapping[str, Any]) -> pd.DataFrame:
+def _pipeline_from_json(state: Any, where: str) -> TabularPipeline:
+    """The pipeline an export holds; a FileFormatError naming `where` when its JSON is not a
+    tabular pipeline's."""
+    fix = ("the file is damaged or not a tabular learner's; export the learner again with this "
+           "briskml.")
+    if not isinstance(state, dict):
+        raise FileFormatError(f"{where} holds no tabular pipeline (the fitted processors): {fix}")
+    try:
+        return TabularPipeline.from_json(state)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise FileFormatError(f"{where} holds an incomplete tabular pipeline ({error!r}): "
+                              f"{fix}") from error
+
+
+def _as_frame(rows: Rows) -> pd.DataFrame:
     if isinstance(rows, pd.DataFrame):
         return rows
     if isinstance(rows, pd.Series):

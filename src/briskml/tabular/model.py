@@ -8,8 +8,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from briskml.checks import (
+    check_dropouts,
+    check_non_negative_int,
+    check_positive_int,
+    check_probability,
+)
 from briskml.errors import ConfigError
-from briskml.layers import SigmoidRange, emb_sz_rule
+from briskml.layers import LeanBatchNorm1d, SigmoidRange, emb_sz_rule, hidden_blocks
 from briskml.registry import register_model
 
 
@@ -27,9 +33,8 @@ def get_emb_szs(categories: Mapping[str, Sequence[object]], cat_names: Sequence[
     sizes = []
     for name in cat_names:
         num_codes = len(categories[name]) + 1
-        size = overrides.get(name, emb_sz_rule(num_codes))
-        if not isinstance(size, int) or size < 1:
-            raise ConfigError(f"emb_szs[{name!r}] must be a positive integer; got {size!r}.")
+        size = check_positive_int(overrides.get(name, emb_sz_rule(num_codes)),
+                                  f"emb_szs[{name!r}]")
         sizes.append((num_codes, size))
     return tuple(sizes)
 
@@ -40,8 +45,8 @@ class FusedEmbedding(nn.Module):
     Column i owns rows offsets[i] .. offsets[i] + n_i and the first d_i of `max(d)` columns of
     `weight`; the rest of the table stays zero (it gets no gradient, so neither Adam nor weight
     decay moves it). One row gather plus one column gather replace one embedding call per column,
-    forward and backward: for Adult's 8 columns at bs=64 that step takes about a third of the time
-    of per-column nn.Embedding calls on a CPU.
+    forward and backward, so the per-call overhead that dominates small CPU batches is paid once
+    per batch rather than once per column.
     """
 
     def __init__(self, emb_szs: Sequence[tuple[int, int]], init_std: float = 0.01) -> None:
@@ -85,33 +90,6 @@ class FusedEmbedding(nn.Module):
         return flat if self.all_same_size else flat.index_select(1, self.keep)
 
 
-class LeanBatchNorm1d(nn.BatchNorm1d):
-    """nn.BatchNorm1d without the per-call bookkeeping (num_batches_tracked, argument checks) that
-    costs about half of a small batch's normalisation on a CPU; same parameters and buffers."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Normalise (batch, features) with batch statistics (training) or running ones."""
-        return torch.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var,
-                                self.training, self.momentum, self.eps,
-                                torch.backends.cudnn.enabled)
-
-
-class LinReluBnDrop(nn.Module):
-    """Linear, ReLU, BatchNorm, Dropout: fastai's hidden block (the Linear has no bias when a
-    BatchNorm follows, since the BatchNorm's own shift makes it redundant)."""
-
-    def __init__(self, in_features: int, out_features: int, use_bn: bool = True,
-                 p: float = 0.0) -> None:
-        super().__init__()
-        self.linear = nn.Linear(in_features, out_features, bias=not use_bn)
-        self.bn = LeanBatchNorm1d(out_features) if use_bn else nn.Identity()
-        self.drop = nn.Dropout(p) if p > 0 else nn.Identity()
-
-    def forward(self, x: Tensor) -> Tensor:
-        """(batch, in_features) -> (batch, out_features)."""
-        return self.drop(self.bn(torch.relu_(self.linear(x))))
-
-
 @dataclass(frozen=True)
 class TabularModelConfig:
     """Shape of a TabularModel; `emb_szs` is (number of codes incl. 0, size) per column."""
@@ -127,6 +105,7 @@ class TabularModelConfig:
     bn_cont: bool = True
 
     def __post_init__(self) -> None:
+        self._check()
         # JSON gives lists back; keep the dataclass hashable and equal to one built with tuples.
         object.__setattr__(self, "emb_szs", tuple((int(n), int(d)) for n, d in self.emb_szs))
         object.__setattr__(self, "layers", tuple(int(size) for size in self.layers))
@@ -134,29 +113,25 @@ class TabularModelConfig:
             object.__setattr__(self, "ps", tuple(float(p) for p in self.ps))
         if self.y_range is not None:
             object.__setattr__(self, "y_range", tuple(float(v) for v in self.y_range))
-        self._check()
 
     def _check(self) -> None:
-        if self.num_continuous < 0 or not (self.emb_szs or self.num_continuous):
+        # Checked before the conversions above, so 2.5 is refused rather than truncated to 2.
+        check_non_negative_int(self.num_continuous, "num_continuous")
+        for count, size in self.emb_szs:
+            check_positive_int(count, "each number of codes in emb_szs")
+            check_positive_int(size, "each embedding size in emb_szs")
+        if not (self.emb_szs or self.num_continuous):
             raise ConfigError("A TabularModel needs at least one categorical or continuous input.")
-        if any(n < 1 or d < 1 for n, d in self.emb_szs):
-            raise ConfigError(f"emb_szs must hold positive (codes, size) pairs; got "
-                              f"{self.emb_szs}.")
-        if self.out_features < 1 or any(size < 1 for size in self.layers):
-            raise ConfigError(f"layers and out_features must be positive; got layers={self.layers}"
-                              f", out_features={self.out_features}.")
-        if len(self.dropouts()) != len(self.layers):
-            raise ConfigError(f"ps has {len(self.dropouts())} values for {len(self.layers)} "
-                              "layers; give one value, or one per layer.")
-        if not all(0.0 <= p < 1.0 for p in (*self.dropouts(), self.emb_drop)):
-            raise ConfigError(f"Dropout probabilities must be in [0, 1); got ps={self.ps}, "
-                              f"emb_drop={self.emb_drop}.")
+        check_positive_int(self.out_features, "out_features")
+        for size in self.layers:
+            check_positive_int(size, "each size in layers")
+        check_dropouts(self.ps, len(self.layers))
+        check_probability(self.emb_drop, "emb_drop",
+                          "Dropout probabilities are fractions, e.g. 0.1.")
 
     def dropouts(self) -> tuple[float, ...]:
         """One dropout probability per hidden layer."""
-        if isinstance(self.ps, (int, float)):
-            return (float(self.ps),) * len(self.layers)
-        return self.ps
+        return check_dropouts(self.ps, len(self.layers))
 
 
 @register_model
@@ -181,10 +156,9 @@ class TabularModel(nn.Module):
         use_bn_cont = config.bn_cont and config.num_continuous > 0
         self.bn_cont = LeanBatchNorm1d(config.num_continuous) if use_bn_cont else nn.Identity()
         sizes = [self.embeds.out_features + config.num_continuous, *config.layers]
-        self.hidden = nn.Sequential(*[
-            LinReluBnDrop(sizes[i], sizes[i + 1], config.use_bn, p)
-            for i, p in enumerate(config.dropouts())
-        ])
+        # LinBnDrop blocks: Linear (no bias before a BatchNorm), ReLU, BatchNorm, Dropout; their
+        # state-dict keys (hidden.{i}.linear.*, hidden.{i}.bn.*) are those briskml 0.1.0 wrote.
+        self.hidden = hidden_blocks(sizes, config.dropouts(), config.use_bn)
         self.head = nn.Linear(sizes[-1], config.out_features)
         self.output_range = SigmoidRange(*config.y_range) if config.y_range else nn.Identity()
 

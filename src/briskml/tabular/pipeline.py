@@ -1,13 +1,17 @@
 """TabularPipeline: the fitted processors plus the target, turning DataFrames into tensors and back.
 
-Fitted once on the training rows by `TabularData`, then applied unchanged to validation, test and
-inference rows; `to_json` / `from_json` carry it inside an exported learner.
+Fitted once on the training rows by `TabularData` (processors and the target's classes alike),
+then applied unchanged to validation, test and inference rows. It keeps the contract of
+`briskml.pipeline.Pipeline`: `inputs` (rows -> tensors), `decode` (outputs -> labels or values),
+`describe` (a JSON-able summary) and `to_json` / `from_json`, which carry it inside an exported
+learner.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
+import os
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -17,13 +21,15 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from briskml.checks import check_one_of
 from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.frames import check_columns, numeric_column, plain_value
 from briskml.tabular.procs import (
+    FLOAT32_MAX,
     Categorify,
     Normalize,
     ProcReport,
     TabularProc,
-    plain_value,
     proc_from_json,
     proc_to_json,
 )
@@ -31,7 +37,7 @@ from briskml.tabular.procs import (
 ProcLike = TabularProc | type[TabularProc]
 TARGET_KINDS = ("category", "regression", "multi_label")
 UNKNOWN_CHOICES = ("warn", "error", "ignore")
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class TabularPipeline:
@@ -56,7 +62,23 @@ class TabularPipeline:
     def fit(cls, df: pd.DataFrame, train_rows: np.ndarray, cat_names: Sequence[str],
             cont_names: Sequence[str], procs: Sequence[ProcLike], y_names: Sequence[str],
             y_block: str | None = None, log_y: bool = False) -> TabularPipeline:
-        """Fit the processors on `df.iloc[train_rows]` and the target on every row of `df`."""
+        """Fit the processors and the target's classes on `df.iloc[train_rows]` only."""
+        return cls.fit_transform(df, train_rows, cat_names, cont_names, procs, y_names, y_block,
+                                 log_y)[0]
+
+    @classmethod
+    def fit_transform(cls, df: pd.DataFrame, train_rows: np.ndarray, cat_names: Sequence[str],
+                      cont_names: Sequence[str], procs: Sequence[ProcLike],
+                      y_names: Sequence[str], y_block: str | None = None, log_y: bool = False
+                      ) -> tuple[TabularPipeline, tuple[Tensor, Tensor]]:
+        """`fit`, plus the training rows' (cat codes, continuous) tensors: each processor
+        transforms the training rows once, while it is fitted.
+
+        Example:
+            >>> pipeline, (cats, conts) = TabularPipeline.fit_transform(
+            ...     df, train_rows, ["city"], ["age"], [FillMissing, Categorify, Normalize],
+            ...     y_names=["price"])
+        """
         check_columns(df, {"y": y_names, "cat_names": cat_names, "cont_names": cont_names})
         _check_no_missing_targets(df[list(y_names)])
         y_kind = target_kind(df, list(y_names), y_block)
@@ -66,34 +88,51 @@ class TabularPipeline:
         pipeline = cls(list(cat_names), list(cont_names), _instantiate(procs), list(y_names),
                        y_kind, log_y=log_y)
         pipeline._check_procs()
-        pipeline._fit_procs(df.iloc[train_rows])
+        train = df.iloc[train_rows]
         if y_kind == "category":
-            pipeline.classes = sorted_labels(df[y_names[0]], y_names[0])
-        return pipeline
+            pipeline._fit_classes(train[y_names[0]], df[y_names[0]])
+        frame = pipeline._fit_procs(train)
+        return pipeline, pipeline._tensors(frame)
 
     def _check_procs(self) -> None:
         if self.cat_names and not any(isinstance(proc, Categorify) for proc in self.procs):
             raise ConfigError(f"cat_names {self.cat_names} need Categorify in procs (it turns "
                               "categories into the codes the embeddings look up).")
 
-    def _fit_procs(self, train: pd.DataFrame) -> None:
+    def _fit_classes(self, train_labels: pd.Series, all_labels: pd.Series) -> None:
+        """The classes of the training rows; a label found only in the other rows has no
+        training example, so the model could never predict it: an error, not a silent class."""
+        name = self.y_names[0]
+        self.classes = sorted_labels(train_labels, name)
+        unknown = self._class_codes(all_labels) < 0
+        if unknown.any():
+            raise DataError(f"Target {name!r} has label(s) {_some_labels(all_labels, unknown)} in "
+                            "validation rows but never in training rows; every class needs "
+                            "training rows. Drop those rows, or choose validation rows that leave "
+                            "examples of every class for training (another seed or valid_idx).")
+
+    def _fit_procs(self, train: pd.DataFrame) -> pd.DataFrame:
+        """Fit each processor on the training rows as the earlier ones left them; return the
+        transformed training rows."""
         frame = self._select(train)
         cat_names, cont_names = self.cat_names, self.cont_names
         for proc in self.procs:
             cat_names, cont_names = proc.fit(frame, cat_names, cont_names)
             frame = proc.transform(frame)
         self.out_cat_names, self.out_cont_names = cat_names, cont_names
+        return frame
 
     # ----- applying -----------------------------------------------------------------------------
-    def inputs(self, df: pd.DataFrame, unknown: str = "ignore") -> tuple[Tensor, Tensor]:
+    def inputs(self, df: pd.DataFrame, unknown: str = "warn", rows: str | None = None
+               ) -> tuple[Tensor, Tensor]:
         """(cat codes int64 (rows, n_cat), continuous float32 (rows, n_cont)) for `df`'s rows.
 
-        `unknown` says what to do with categories unseen in training and missing values: "ignore"
-        (code 0 / the fill value), "warn" (the same, plus one BriskWarning counting them per
-        column) or "error" (raise).
+        `unknown` says what to do with categories unseen in training and missing values: "warn"
+        (code 0 / the fill value, plus one BriskWarning counting them per column), "error"
+        (raise) or "ignore" (the same mapping, silently). `rows` names the rows in that message
+        ("validation rows").
         """
-        if unknown not in UNKNOWN_CHOICES:
-            raise ConfigError(f"unknown must be one of {UNKNOWN_CHOICES}; got {unknown!r}.")
+        check_one_of(unknown, UNKNOWN_CHOICES, "unknown")
         missing = [name for name in [*self.cat_names, *self.cont_names] if name not in df.columns]
         if missing:
             raise DataError(f"The rows lack the column(s) {missing} the model was trained with; "
@@ -103,7 +142,7 @@ class TabularPipeline:
         for proc in self.procs:
             frame = proc.transform(frame, report)
         if report:
-            _handle_report(report, unknown)
+            _handle_report(report, unknown, rows)
         return self._tensors(frame)
 
     def _select(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -125,7 +164,7 @@ class TabularPipeline:
                                                  strict=True) if bad]
             raise DataError(f"Continuous column(s) {columns} have missing values and procs has no "
                             "FillMissing; add FillMissing to procs or fill them first.")
-        conts = np.clip(conts, -_FLOAT32_MAX, _FLOAT32_MAX).astype(np.float32)
+        conts = np.clip(conts, -FLOAT32_MAX, FLOAT32_MAX).astype(np.float32)
         return torch.from_numpy(cats), torch.from_numpy(conts)
 
     def targets(self, df: pd.DataFrame) -> Tensor:
@@ -144,15 +183,17 @@ class TabularPipeline:
         return torch.from_numpy(numbers[:, 0] if numbers.shape[1] == 1 else numbers)
 
     def _class_indices(self, labels: pd.Series) -> Tensor:
-        name = self.y_names[0]
+        codes = self._class_codes(labels)
+        if (codes < 0).any():
+            raise DataError(f"Target {self.y_names[0]!r} holds labels the model does not know: "
+                            f"{_some_labels(labels, codes < 0)}; the classes are {self.classes}.")
+        return torch.from_numpy(codes)
+
+    def _class_codes(self, labels: pd.Series) -> np.ndarray:
+        """Each label's class index (-1 for a label that is not a class)."""
         if not _plain_labels(labels):
             labels = labels.astype(str)
-        codes = pd.Index(self.classes).get_indexer_for(labels).astype(np.int64)
-        if (codes < 0).any():
-            unknown = pd.unique(labels[codes < 0].to_numpy())[:5].tolist()
-            raise DataError(f"Target {name!r} holds labels the model does not know: {unknown}; "
-                            f"the classes are {self.classes}.")
-        return torch.from_numpy(codes)
+        return pd.Index(self.classes).get_indexer_for(labels).astype(np.int64)
 
     # ----- decoding -----------------------------------------------------------------------------
     @property
@@ -160,25 +201,40 @@ class TabularPipeline:
         """How many outputs the model needs for this target."""
         return len(self.classes) if self.y_kind == "category" else len(self.y_names)
 
-    def decode_predictions(self, preds: Tensor, index: pd.Index) -> pd.DataFrame:
-        """Predictions (after the loss's activation) as a DataFrame indexed like the input rows."""
-        values = preds.detach().float().cpu().numpy()
+    def decode(self, outputs: Tensor) -> np.ndarray:
+        """Activated model outputs as the user reads them, one item per row: class labels
+        (classification), values on the target's own scale (regression; (rows, targets) for
+        several targets) or (rows, labels) bool flags (multi-label)."""
+        values = torch.as_tensor(outputs).detach().float().cpu().numpy()
         if self.y_kind == "category":
-            columns = {"prediction": np.asarray(self.classes, dtype=object)[values.argmax(1)]}
+            return np.asarray(self.classes, dtype=object)[values.argmax(1)]
+        values = values.reshape(len(values), -1)
+        if self.y_kind == "multi_label":
+            return values > 0.5
+        values = values.astype(np.float64)
+        values = np.exp(values) if self.log_y else values
+        return values[:, 0] if values.shape[1] == 1 else values
+
+    def decode_predictions(self, preds: Tensor, index: pd.Index) -> pd.DataFrame:
+        """Predictions (after the loss's activation) as a DataFrame indexed like the input rows:
+        `decode`'s labels or values, plus each class's or label's probability."""
+        values = torch.as_tensor(preds).detach().float().cpu().numpy()
+        decoded = self.decode(preds)
+        columns: dict[str, Any]
+        if self.y_kind == "category":
+            columns = {"prediction": decoded}
             columns.update({f"probability_{label}": values[:, i]
                             for i, label in enumerate(self.classes)})
         elif self.y_kind == "multi_label":
             values = values.reshape(len(values), -1)
-            columns = {f"prediction_{name}": values[:, i] > 0.5
-                       for i, name in enumerate(self.y_names)}
+            columns = {f"prediction_{name}": decoded[:, i] for i, name in enumerate(self.y_names)}
             columns.update({f"probability_{name}": values[:, i]
                             for i, name in enumerate(self.y_names)})
         else:
-            values = values.reshape(len(values), -1).astype(np.float64)
-            values = np.exp(values) if self.log_y else values
+            decoded = decoded.reshape(len(decoded), -1)
             names = ["prediction"] if len(self.y_names) == 1 else [
                 f"prediction_{name}" for name in self.y_names]
-            columns = {name: values[:, i] for i, name in enumerate(names)}
+            columns = {name: decoded[:, i] for i, name in enumerate(names)}
         return pd.DataFrame(columns, index=index)
 
     def decode_inputs(self, cats: Tensor, conts: Tensor, normalized: bool = False) -> pd.DataFrame:
@@ -218,6 +274,21 @@ class TabularPipeline:
         categorify = self._proc(Categorify)
         return dict(categorify.categories) if categorify is not None else {}
 
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able summary: input columns (and the ones FillMissing adds), processors, the
+        number of categories per column, the target and its classes."""
+        categories = self.categories
+        return {
+            "cat_names": list(self.cat_names), "cont_names": list(self.cont_names),
+            "added_cat_names": [name for name in self.out_cat_names
+                                if name not in self.cat_names],
+            "procs": [type(proc).__name__ for proc in self.procs],
+            "num_categories": {name: len(values) for name, values in categories.items()},
+            "y_names": list(self.y_names), "y_kind": self.y_kind,
+            "classes": None if self.classes is None else list(self.classes),
+            "log_y": self.log_y,
+        }
+
     # ----- JSON ---------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         """Everything needed to process new rows and decode predictions, as JSON-able values."""
@@ -247,50 +318,12 @@ class TabularPipeline:
 
 
 # ----- checks and conversions ------------------------------------------------------------------
-def check_columns(df: pd.DataFrame, groups: dict[str, Sequence[str]]) -> None:
-    """Every named column exists (else list the closest names) and no column is used twice."""
-    columns = [str(name) for name in df.columns]
-    for argument, names in groups.items():
-        for name in names:
-            if name not in df.columns:
-                closest = difflib.get_close_matches(str(name), columns, n=3, cutoff=0.5)
-                hint = f"closest names: {closest}" if closest else f"the columns are {columns}"
-                raise DataError(f"Column {name!r} (in {argument}) is not in the DataFrame; "
-                                f"{hint}.")
-    seen: dict[str, str] = {}
-    for argument, names in groups.items():
-        for name in names:
-            if name in seen:
-                raise ConfigError(f"Column {name!r} is in both {seen[name]} and {argument}; "
-                                  "use each column once. To use a number both ways, copy it: "
-                                  f"df.assign(**{{'{name}_cat': df['{name}']}}).")
-            seen[name] = argument
-
-
-def numeric_column(values: pd.Series, name: str) -> np.ndarray:
-    """A continuous column as float64 (missing as NaN); non-numeric text is an error."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        raise DataError(f"Column {name!r} holds dates; expand it with add_datepart(df, {name!r}) "
-                        "and use the new columns instead.")
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        return values.to_numpy(dtype=np.float64, na_value=np.nan)
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() & values.notna()
-    if bad.any():
-        row = bad.idxmax()
-        raise DataError(f"Continuous column {name!r} holds non-numeric values, e.g. "
-                        f"{values[row]!r} at row {plain_value(row)!r} ({int(bad.sum())} such "
-                        "rows); convert or clean them, or list the column in cat_names.")
-    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
 def target_kind(df: pd.DataFrame, y_names: list[str], y_block: str | None) -> str:
     """"category" (one text/categorical/bool column), "regression" (numbers) or "multi_label"."""
     if not y_names:
         raise ConfigError("y must name at least one target column.")
     if y_block is not None:
-        if y_block not in TARGET_KINDS:
-            raise ConfigError(f"y_block must be one of {TARGET_KINDS}; got {y_block!r}.")
+        check_one_of(y_block, TARGET_KINDS, "y_block")
         if y_block == "category" and len(y_names) != 1:
             raise ConfigError(f"y_block='category' takes one target column; got {y_names}. Use "
                               "y_block='multi_label' for several 0/1 columns.")
@@ -321,6 +354,11 @@ def sorted_labels(values: pd.Series, name: str) -> list[Any]:
         raise DataError(f"Target {name!r} mixes label types that cannot be sorted "
                         f"({error}); convert it with df[{name!r}].astype(str).") from error
     return [plain_value(value) for value in unique.tolist()]
+
+
+def _some_labels(labels: pd.Series, where: np.ndarray) -> list[Any]:
+    """Up to five distinct labels of the rows `where` marks, as plain values (for messages)."""
+    return [plain_value(label) for label in pd.unique(labels[where].to_numpy())[:5]]
 
 
 def _plain_labels(values: pd.Series) -> bool:
@@ -372,13 +410,25 @@ def _instantiate(procs: Sequence[ProcLike]) -> list[TabularProc]:
     return result
 
 
-def _handle_report(report: ProcReport, unknown: str) -> None:
+def _handle_report(report: ProcReport, unknown: str, rows: str | None) -> None:
     details = report.describe()
+    where = f" in the {rows}" if rows else ""
     if unknown == "error":
-        raise DataError(f"Rows hold missing values or categories not seen in training: {details}. "
-                        "Pass unknown='warn' to map them to code 0 / the training fill value.")
+        subject = f"The {rows}" if rows else "Rows"
+        raise DataError(f"{subject} hold missing values or categories not seen in training: "
+                        f"{details}. Pass unknown='warn' to map them to code 0 / the training "
+                        "fill value.")
     warnings.warn(f"Missing values and categories not seen in training were mapped to code 0 "
-                  f"(categorical) or the training fill value (continuous): {details}. Pass "
-                  "unknown='error' to raise instead, or unknown='ignore' to silence this.",
-                  BriskWarning, stacklevel=4)
+                  f"(categorical) or the training fill value (continuous){where}: {details}. "
+                  "Pass unknown='error' to raise instead, or unknown='ignore' to silence this.",
+                  BriskWarning, stacklevel=_outside_briskml())
 
+
+def _outside_briskml() -> int:
+    """The stacklevel of the first caller outside the briskml package, for the warning above:
+    `predict`, `from_df` and `test_dl` reach it through different numbers of calls, and the
+    warning should point at the user's line, not ours."""
+    frame, level = sys._getframe(2), 2   # 1 is the function that warns
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level

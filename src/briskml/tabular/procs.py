@@ -19,11 +19,13 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from briskml.checks import check_non_negative_int, check_one_of, is_number
 from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.frames import plain_value
 
 NA_SUFFIX = "_na"
 MISSING_LABEL = "#na#"  # how code 0 (missing or unseen) reads in decoded tables, as in fastai
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # inputs saturate here: the model is float32
 
 
 @dataclass
@@ -103,10 +105,8 @@ class FillMissing(TabularProc):
 
     def __init__(self, fill_strategy: str = "median", fill_value: float = 0.0,
                  add_col: bool = True) -> None:
-        if fill_strategy not in self.STRATEGIES:
-            raise ConfigError(f"fill_strategy must be one of {self.STRATEGIES}; got "
-                              f"{fill_strategy!r}.")
-        if not math.isfinite(fill_value):
+        check_one_of(fill_strategy, self.STRATEGIES, "fill_strategy")
+        if not is_number(fill_value) or not math.isfinite(fill_value):
             raise ConfigError(f"fill_value must be a finite number; got {fill_value!r}.")
         self.fill_strategy, self.fill_value = fill_strategy, float(fill_value)
         self.add_col = add_col
@@ -298,7 +298,7 @@ class Normalize(TabularProc):
         for name, mean in self.means.items():
             scaled = (_float64(df[name]) - mean) / self.stds[name]
             # Saturate at float32's range: the model's inputs are float32.
-            out[name] = np.clip(scaled, -_FLOAT32_MAX, _FLOAT32_MAX).astype(np.float32)
+            out[name] = np.clip(scaled, -FLOAT32_MAX, FLOAT32_MAX).astype(np.float32)
         return out
 
     def decode(self, name: str, values: np.ndarray) -> np.ndarray:
@@ -340,7 +340,7 @@ def proc_from_json(spec: dict[str, Any]) -> TabularProc:
 def _float64(values: pd.Series) -> np.ndarray:
     """Values as float64, missing as NaN, clipped to float32's range so statistics stay finite."""
     numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    return np.clip(numbers, -_FLOAT32_MAX, _FLOAT32_MAX)
+    return np.clip(numbers, -FLOAT32_MAX, FLOAT32_MAX)
 
 
 def _is_json_scalar_kind(index: pd.Index) -> bool:
@@ -348,11 +348,6 @@ def _is_json_scalar_kind(index: pd.Index) -> bool:
     if index.dtype.kind in "biuf":
         return True
     return all(isinstance(value, (str, bool, int, float, np.generic)) for value in index.tolist())
-
-
-def plain_value(value: Any) -> Any:
-    """A numpy scalar as the Python value JSON can hold."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 # ----- helpers from the lessons ----------------------------------------------------------------
@@ -364,6 +359,7 @@ def cont_cat_split(df: pd.DataFrame, max_card: int = 20, dep_var: str | Sequence
     Example:
         >>> cont_names, cat_names = cont_cat_split(df, max_card=20, dep_var="salary")
     """
+    check_non_negative_int(max_card, "max_card")
     excluded = {dep_var} if isinstance(dep_var, str) else set(dep_var or ())
     cont_names, cat_names = [], []
     for name in df.columns:

@@ -406,7 +406,7 @@ def _nn_model(data: CollabData, layers: Sequence[int] | None, emb_szs: tuple[int
         raise ConfigError(f"emb_szs must be (user_size, item_size); got {emb_szs!r}.")
     sizes = ((data.n_users, int(emb_szs[0])), (data.n_items, int(emb_szs[1])))
     layers = tuple(layers) if layers is not None else (100, 50)
-    ps = ps if isinstance(ps, (int, float)) else tuple(ps)
+    # The config checks ps and keeps one value, or makes a list one tuple per layer.
     return EmbeddingNN(EmbeddingNNConfig(sizes, layers, ps, y_range, sparse=sparse))
 
 

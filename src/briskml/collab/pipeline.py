@@ -169,17 +169,19 @@ class CollabPipeline:
                  item_titles: pd.Series | None = None,
                  user_features: FeatureTable | None = None,
                  item_features: FeatureTable | None = None,
-                 counts: tuple[Tensor, Tensor, Tensor] | None = None,
+                 counts_and_means: tuple[Tensor, Tensor, Tensor] | None = None,
                  rating_range: tuple[float, float] | None = None) -> None:
         self.user_name, self.item_name, self.rating_name = names
         self.users, self.items = users, items
         self.item_titles = item_titles
         self.user_features, self.item_features = user_features, item_features
         self.rating_range = rating_range
-        if counts is None:   # no ratings: nobody rated anything
-            counts = (torch.zeros(self.n_users, dtype=torch.long),
-                      torch.zeros(self.n_items, dtype=torch.long), torch.zeros(self.n_items))
-        self.user_counts, self.item_counts, self.item_means = counts
+        if counts_and_means is None:   # no ratings: nobody rated anything
+            counts_and_means = (torch.zeros(self.n_users, dtype=torch.long),
+                                torch.zeros(self.n_items, dtype=torch.long),
+                                torch.zeros(self.n_items))
+        # Ratings per user code and per item code, and each item code's mean rating.
+        self.user_counts, self.item_counts, self.item_means = counts_and_means
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, names: tuple[Any, Any, Any], train: np.ndarray,
@@ -190,14 +192,16 @@ class CollabPipeline:
         user_ids, item_ids = rows[names[0]], rows[names[1]]
         users = pd.Index(pd.unique(user_ids)).sort_values()
         items = pd.Index(pd.unique(item_ids)).sort_values()
-        ratings = rows[names[2]].to_numpy(dtype=np.float32)
+        ratings = rows[names[2]]
+        # The means come from the float32 ratings the model trains on, as in briskml 0.1.0.
+        stats = _counts_and_means(users.get_indexer(user_ids) + 1,
+                                  items.get_indexer(item_ids) + 1,
+                                  ratings.to_numpy(dtype=np.float32), len(users) + 1,
+                                  len(items) + 1)
         return cls(names, users, items, titles_by_id(item_titles, names[1]),
                    _feature_table(user_features, names[0], users, "user_features"),
                    _feature_table(item_features, names[1], items, "item_features"),
-                   _counts_and_means(users.get_indexer(user_ids) + 1,
-                                     items.get_indexer(item_ids) + 1, ratings,
-                                     len(users) + 1, len(items) + 1),
-                   (float(ratings.min()), float(ratings.max())) if len(ratings) else None)
+                   stats, (float(ratings.min()), float(ratings.max())) if len(ratings) else None)
 
     # ----- ids and codes ----------------------------------------------------------------------
     @property

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 import briskml as bm
 from briskml.collab import CollabData
 from tests.cli.conftest import MOVIES, RATINGS, run_cli
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "v0_1_0"
 
 
 def recommended_ids(stdout: str) -> list[int]:
@@ -93,3 +98,42 @@ def test_lr_find_collab_prints_the_suggestions(tmp_path):
                      "--num-it", "15", "--plot", tmp_path / "lr.png")
     assert result.code == 0, result.stderr
     assert "valley" in result.stdout and (tmp_path / "lr.png").is_file()
+
+
+def test_info_describes_a_collab_model_from_its_pipeline(movies_model):
+    result = run_cli("info", movies_model)
+    assert result.code == 0, result.stderr
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines()
+                 if line.split()[0] in ("columns", "users", "items", "ratings"))
+    assert lines["columns"] == "user 'userId', item 'movieId', rating 'rating'"
+    assert lines["items"].startswith("300 known, e.g. ") and lines["items"].endswith("with titles")
+    assert lines["ratings"] == "0.5 to 5 in the training data"
+
+
+def test_info_and_predict_read_a_briskml_0_1_0_collab_file(tmp_path):
+    model = FIXTURES / "collab_dot.brisk"
+    info = run_cli("info", model)
+    assert info.code == 0, info.stderr
+    assert "user 'user', item 'item', rating 'rating'" in info.stdout
+    assert "30 known, e.g. 1, 2, 3 ..." in info.stdout
+    pd.DataFrame({"user": [1, 99], "item": [1, 1]}).to_csv(tmp_path / "pairs.csv", index=False)
+    result = run_cli("predict", model, tmp_path / "pairs.csv")
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "user,item,prediction,unseen,fallback"
+    assert lines[2].endswith(",user,True")
+    expected = bm.load_learner(model).predict(pd.DataFrame({"user": [1], "item": [1]}))
+    assert float(lines[1].split(",")[2]) == pytest.approx(expected.prediction[0], abs=1e-5)
+
+
+def test_predict_strict_refuses_unseen_ids(movies_model, tmp_path):
+    pd.DataFrame({"userId": [1, 99999], "movieId": [1, 1]}).to_csv(tmp_path / "p.csv", index=False)
+    result = run_cli("predict", movies_model, tmp_path / "p.csv", "--strict")
+    assert result.code == 2
+    assert "1 row(s) have a 'userId' never seen in training, e.g. [99999]" in result.stderr
+
+
+def test_the_exported_json_holds_the_pipeline(movies_model):
+    document = json.loads(run_cli("info", movies_model, "--json").stdout)
+    assert document["export_version"] == 2 and "extra" not in document
+    assert document["pipeline"]["columns"]["item"] == "movieId"

@@ -49,11 +49,16 @@ def test_valid_idx_overrides_valid_pct(ratings):
     assert len(data.valid_ratings) == 3
 
 
-def test_the_callers_frame_is_not_modified(ratings):
+def test_the_callers_frame_is_not_modified(ratings, item_features):
     before = ratings.copy()
-    CollabData.from_df(ratings.assign(rating=ratings.rating.astype(str)), seed=0)
-    CollabData.from_df(ratings, seed=0)
+    as_text = ratings.assign(rating=ratings.rating.astype(str))
+    as_text_before = as_text.copy()
+    features_before = item_features.copy()
+    CollabData.from_df(as_text, seed=0)
+    CollabData.from_df(ratings, seed=0, item_features=item_features)
     pd.testing.assert_frame_equal(ratings, before)
+    pd.testing.assert_frame_equal(as_text, as_text_before)
+    pd.testing.assert_frame_equal(item_features, features_before)
 
 
 def test_batches_hold_codes_and_float_ratings(ratings):
@@ -81,9 +86,23 @@ def test_item_titles_come_as_a_frame_a_series_or_a_mapping(ratings, titles, form
     assert data.titles_of([1003, 5])[1] is None
 
 
-def test_missing_columns_are_named(ratings):
-    with pytest.raises(DataError, match=r"\['score'\] are not in the ratings"):
+def test_missing_columns_are_named_with_the_closest_names(ratings):
+    with pytest.raises(DataError, match=r"Column 'score' \(in rating_name\) is not in the "
+                                        r"DataFrame; the columns are \['user', 'item', 'rating'\]"):
         CollabData.from_df(ratings, rating_name="score")
+    with pytest.raises(DataError, match=r"Column 'items' \(in item_name\) .* closest names: "
+                                        r"\['item'\]"):
+        CollabData.from_df(ratings, item_name="items")
+
+
+def test_one_column_cannot_be_two_of_user_item_rating(ratings):
+    with pytest.raises(ConfigError, match="'user' is in both user_name and item_name"):
+        CollabData.from_df(ratings, user_name="user", item_name="user", rating_name="rating")
+
+
+def test_ratings_must_be_a_dataframe(ratings):
+    with pytest.raises(DataError, match="ratings must be a pandas DataFrame; got dict"):
+        CollabData.from_df(ratings.to_dict())
 
 
 def test_fewer_than_three_columns_need_names():
@@ -99,7 +118,8 @@ def test_an_empty_frame_is_refused():
 def test_non_numeric_ratings_are_counted(ratings):
     bad = ratings.assign(rating=ratings.rating.astype(object))
     bad.loc[[3, 5], "rating"] = "great"
-    with pytest.raises(DataError, match=r"2 non-numeric rating\(s\), e.g. \['great'\]"):
+    with pytest.raises(DataError, match=r"'rating' holds non-numeric values, e.g. 'great' at row 3 "
+                                        r"\(2 such rows\)"):
         CollabData.from_df(bad)
 
 
@@ -136,8 +156,28 @@ def test_bad_arguments_are_named(ratings, kwargs, message):
 
 
 def test_all_rows_in_validation_is_refused(ratings):
-    with pytest.raises(DataError, match="Every rating is in the validation set"):
+    with pytest.raises(DataError, match="leaves 0 training ratings of 591"):
         CollabData.from_df(ratings, valid_idx=np.arange(len(ratings)))
+
+
+def test_valid_idx_holds_the_positions_of_the_validation_ratings(ratings):
+    seeded = CollabData.from_df(ratings, valid_pct=0.2, seed=7)
+    expected = np.sort(np.random.RandomState(7).permutation(len(ratings))[:int(0.2 * len(ratings))])
+    assert seeded.valid_idx.dtype == np.int64 and seeded.valid_idx.tolist() == expected.tolist()
+    assert np.allclose(seeded.valid_ratings.ratings.numpy(), ratings.rating.to_numpy()[expected])
+    given = CollabData.from_df(ratings, valid_idx=[9, 2, 5])
+    assert given.valid_idx.tolist() == [2, 5, 9]
+    assert given.valid_ratings.ratings.tolist() == ratings.rating[[2, 5, 9]].tolist()
+
+
+def test_without_validation_valid_idx_is_empty(ratings):
+    data = CollabData.from_df(ratings, valid_pct=0.0)
+    assert data.valid is None and data.valid_idx.dtype == np.int64 and len(data.valid_idx) == 0
+
+
+def test_a_small_share_still_validates_one_rating(ratings):
+    data = CollabData.from_df(ratings.head(5), valid_pct=0.1, seed=0)   # int(0.5) would be none
+    assert len(data.valid_idx) == 1 and len(data.train_ratings) == 4
 
 
 def test_counts_and_means_come_from_training_rows(ratings):

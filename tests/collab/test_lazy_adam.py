@@ -88,3 +88,21 @@ def test_the_learner_leaves_sparse_gradients_to_the_optimizer():
     param.grad = sparse_grad(param, [1], torch.zeros(1, 2))
     apply_weight_decay(optimizer, [[param]])
     assert torch.equal(param, torch.ones(3, 2))
+
+
+def test_a_closure_recomputes_the_loss_before_the_step_like_torch_adam():
+    table = nn.Embedding(5, 2, sparse=True)
+    optimizer = LazyAdam(table.parameters(), lr=0.1)
+    before = table.weight.detach().clone()
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = table(torch.tensor([1, 3])).pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.no_grad():   # the closure still gets gradients, as with torch's optimizers
+        loss = optimizer.step(closure)
+    assert loss.item() == pytest.approx(before[[1, 3]].pow(2).sum().item())
+    assert not torch.equal(table.weight[1], before[1]) and torch.equal(table.weight[0], before[0])
+    assert optimizer.step() is None

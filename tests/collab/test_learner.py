@@ -1,3 +1,6 @@
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -5,8 +8,19 @@ import torch
 
 import briskml as bm
 from briskml.collab import CollabData, CollabLearner, EmbeddingHybrid, EmbeddingNN, collab_learner
-from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.errors import BriskWarning, ConfigError, DataError, FileFormatError
+from briskml.persist import read_bundle, write_bundle
 from tests.collab.conftest import make_ratings
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "v0_1_0"
+
+
+def fixture_ratings(seed: int = 0, rows: int = 400) -> pd.DataFrame:
+    """The ratings the 0.1.0 collab fixtures were trained on (make_fixtures.py's `ratings`, copied
+    so this test does not import the other applications that script builds)."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"user": rng.integers(1, 31, rows), "item": rng.integers(1, 21, rows),
+                         "rating": rng.integers(1, 6, rows).astype(float)})
 
 
 @pytest.fixture
@@ -71,8 +85,50 @@ def test_unknown_error_names_the_unseen_ids(trained, ratings):
 def test_predict_checks_its_arguments(trained):
     with pytest.raises(ConfigError, match="unknown must be one of"):
         trained.predict(pairs([1], [1]), unknown="ignore")
-    with pytest.raises(DataError, match=r"\['item'\] are not in the frame"):
+    with pytest.raises(DataError, match=r"Column 'item' \(in item_name\) is not in the "
+                                        r"DataFrame"):
         trained.predict(pd.DataFrame({"user": [1]}))
+
+
+def test_predict_leaves_the_callers_frame_alone(trained, ratings):
+    frame = pairs([ratings.user[0], 999], [ratings.item[1], 777]).set_index(pd.Index([5, 3]))
+    before = frame.copy()
+    result = trained.predict(frame)
+    pd.testing.assert_frame_equal(frame, before)
+    assert list(result.index) == [5, 3]
+
+
+def test_predict_of_no_rows_gives_an_empty_table(trained):
+    result = trained.predict(pairs([], []))
+    assert len(result) == 0 and "prediction" in result.columns
+
+
+def test_predict_table_gives_the_prediction_columns(trained, ratings):
+    frame = pairs([ratings.user[0], 999], [ratings.item[1], ratings.item[2]]).assign(title="x")
+    table = trained.predict_table(frame)
+    assert list(table.columns) == ["prediction", "unseen", "fallback"]
+    assert table.prediction.tolist() == trained.predict(frame).prediction.tolist()
+    assert "title" in trained.predict_table(frame.drop(columns="title")).columns
+    with pytest.raises(DataError, match="never seen in training"):
+        trained.predict_table(frame, strict=True)
+    with pytest.raises(ConfigError, match="text_cols is for text classifiers"):
+        trained.predict_table(frame, text_cols=["user"])
+
+
+def test_get_preds_decodes_ratings_and_gives_each_ratings_loss(trained, data):
+    preds, targets, decoded, losses = trained.get_preds(with_decoded=True, with_loss=True)
+    assert isinstance(decoded, np.ndarray) and np.allclose(decoded, preds.numpy())
+    assert torch.equal(targets, data.valid_ratings.ratings)
+    assert torch.allclose(losses, (preds - targets) ** 2, atol=1e-6)
+    assert losses.mean().item() == pytest.approx(trained.validate()["valid_loss"], rel=1e-5)
+
+
+def test_describe_is_json_able_and_holds_the_pipeline(trained):
+    summary = json.loads(json.dumps(trained.describe()))
+    assert summary["kind"] == "collab" and summary["model"] == "EmbeddingDotBias"
+    assert summary["pipeline"]["items"] == {"known": 30, "examples": [1000, 1001, 1002],
+                                            "titles": True}
+    assert trained.pipeline is trained.data.pipeline
 
 
 def test_predict_matches_get_preds_on_the_validation_rows(trained, data):
@@ -145,6 +201,10 @@ def test_export_and_load_learner_predict_the_same_with_titles(trained, ratings, 
     path = trained.export("collab.brisk", overwrite=True)
     loaded = bm.load_learner(path)
     assert isinstance(loaded, CollabLearner)
+    assert loaded.pipeline.to_json() == trained.pipeline.to_json()
+    _, document = read_bundle(path)
+    assert document["export_version"] == 2 and "extra" not in document
+    assert document["pipeline"]["columns"] == {"user": "user", "item": "item", "rating": "rating"}
     pd.testing.assert_frame_equal(loaded.predict(frame), before)
     assert loaded.similar_items(1003, n=3).title.str.startswith("Item").all()
     pd.testing.assert_frame_equal(loaded.top_items(n=5), trained.top_items(n=5))
@@ -155,6 +215,29 @@ def test_a_loaded_learner_asks_for_the_items_to_exclude(trained, ratings):
     with pytest.raises(ConfigError, match="exclude_seen=False"):
         loaded.recommend(ratings.user[0])
     assert len(loaded.recommend(ratings.user[0], n=3, exclude_seen=False, exclude=[1000])) == 3
+
+
+def test_recommend_with_every_item_left_out_is_empty(trained, ratings):
+    everything = list(range(1000, 1030))
+    assert len(trained.recommend(ratings.user[0], exclude_seen=False, exclude=everything)) == 0
+
+
+@pytest.mark.parametrize("name", ["collab_dot", "collab_nn"])
+def test_a_briskml_0_1_0_export_loads_and_predicts_as_it_did(name):
+    learn = bm.load_learner(FIXTURES / f"{name}.brisk")
+    assert isinstance(learn, CollabLearner)
+    query = fixture_ratings().head(5)[["user", "item"]]
+    expected = json.loads((FIXTURES / "expected.json").read_text())[name]
+    np.testing.assert_allclose(learn.predict(query).prediction, expected, atol=1e-5, rtol=0)
+    assert learn.pipeline.rating_range == (1.0, 5.0) and learn.pipeline.n_items == 21
+
+
+def test_a_damaged_briskml_0_1_0_export_asks_for_a_new_one(tmp_path):
+    tensors, document = read_bundle(FIXTURES / "collab_dot.brisk")
+    del document["extra"]["data"]["users"]
+    write_bundle(tmp_path / "old.brisk", tensors, document)
+    with pytest.raises(FileFormatError, match=r"exported by briskml 0\.1\.0 .* re-export it"):
+        bm.load_learner(tmp_path / "old.brisk")
 
 
 def test_save_and_load_keep_the_lazy_adam_state(data, tmp_path):

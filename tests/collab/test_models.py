@@ -91,6 +91,13 @@ def test_models_rebuild_from_their_json_spec(config):
     (lambda: EmbeddingDotBiasConfig(3, 4, 5, y_range=(5, 1)), "low < high"),
     (lambda: EmbeddingNNConfig(emb_szs=((4, 3),)), "exactly two"),
     (lambda: EmbeddingNNConfig(emb_szs=((4, 3), (5, 2)), embed_p=1.0), "embed_p"),
+    (lambda: EmbeddingNNConfig(emb_szs=((4, 3), (5, 0))), "item size must be a positive integer"),
+    (lambda: EmbeddingNNConfig(emb_szs=((4, 3), (5, 2)), layers=(8, 4), ps=(0.1,)),
+     r"ps has 1 value\(s\) for 2 layer\(s\)"),
+    (lambda: EmbeddingNNConfig(emb_szs=((4, 3), (5, 2)), ps=1.5), r"ps must be in \[0, 1\)"),
+    (lambda: EmbeddingNNConfig(emb_szs=((4, 3), (5, 2)), layers=(0,)), "each size in layers"),
+    (lambda: EmbeddingHybridConfig(3, 4, 5, n_item_features=-1), "n_item_features must be an "
+                                                                  "integer >= 0"),
     (lambda: EmbeddingHybridConfig(3, 4, 5), "needs user or item features"),
 ])
 def test_bad_configurations_are_named(build, message):
@@ -103,3 +110,21 @@ def test_embedding_gradients_are_sparse_only_when_asked(sparse):
     model = EmbeddingDotBias(EmbeddingDotBiasConfig(3, 4, 5, sparse=sparse))
     model(codes(1, 2), codes(3, 3)).sum().backward()
     assert model.items.weight.grad.is_sparse is sparse
+
+
+def test_dropouts_from_json_become_a_tuple_per_layer():
+    config = EmbeddingNNConfig(emb_szs=[[4, 3], [5, 2]], layers=[8, 4], ps=[0.1, 0.2])
+    assert config.ps == (0.1, 0.2) and config.emb_szs == ((4, 3), (5, 2))
+    assert EmbeddingNNConfig(emb_szs=((4, 3), (5, 2)), ps=0.1).ps == 0.1
+
+
+def test_embedding_nn_renames_weights_saved_by_briskml_0_1_0():
+    model = EmbeddingNN(EmbeddingNNConfig(emb_szs=((4, 3), (5, 2)), layers=(8,)))
+    old_names = {"mlp.hidden.0.linear.": "mlp.hidden.0.0.", "mlp.hidden.0.bn.": "mlp.hidden.0.2."}
+    saved = {}
+    for key, value in model.state_dict().items():
+        for new, old in old_names.items():
+            key = key.replace(new, old)
+        saved[key] = value
+    assert "mlp.hidden.0.0.weight" in saved and "mlp.hidden.0.2.running_var" in saved
+    assert EmbeddingNN.upgrade_state(saved).keys() == model.state_dict().keys()

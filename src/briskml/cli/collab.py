@@ -34,6 +34,7 @@ from briskml.cli._common import (
     read_table,
 )
 from briskml.collab import CollabData, CollabLearner, collab_learner
+from briskml.collab.pipeline import CollabPipeline
 from briskml.errors import ConfigError, DataError
 from briskml.export import load_learner
 
@@ -157,11 +158,11 @@ def recommend(model: ModelFile, user: UserId, n: HowMany = 10, exclude: Excluded
     Example: briskml collab recommend movies.brisk --user 42 -n 5 --seen ratings.csv
     """
     learn = _load_collab(model)
-    data = learn.data
-    user_id = id_like(user, data.users, "--user")
-    excluded = [id_like(item, data.items, "--exclude") for item in column_list(exclude) or []]
+    pipeline = learn.pipeline
+    user_id = id_like(user, pipeline.users, "--user")
+    excluded = [id_like(item, pipeline.items, "--exclude") for item in column_list(exclude) or []]
     if seen is not None:
-        excluded += _items_rated(seen, data, user_id)
+        excluded += _items_rated(seen, pipeline, user_id)
     table = learn.recommend(user_id, n=n, exclude_seen=False, exclude=excluded)
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(table.to_string(index=False))
@@ -203,48 +204,49 @@ def _load_collab(model: Path) -> CollabLearner:
     return learn
 
 
-def _items_rated(path: Path, data: CollabData, user_id: Any) -> list[Any]:
+def _items_rated(path: Path, pipeline: CollabPipeline, user_id: Any) -> list[Any]:
     """The items `user_id` rated in a ratings file."""
     ratings = read_table(path, "--seen")
-    missing = [name for name in (data.user_name, data.item_name) if name not in ratings.columns]
+    user_name, item_name = pipeline.user_name, pipeline.item_name
+    missing = [name for name in (user_name, item_name) if name not in ratings.columns]
     if missing:
         raise DataError(f"--seen '{path}' lacks the column(s) {missing} the model was trained "
                         f"with; its columns are {list(ratings.columns)}.")
-    rated = ratings.loc[ratings[data.user_name] == user_id, data.item_name]
+    rated = ratings.loc[ratings[user_name] == user_id, item_name]
     return pd.unique(rated).tolist()
 
 
 # ----- exported collab models: predict and info ---------------------------------------------------
 def _predict(learn: CollabLearner, rows: pd.DataFrame, options: PredictOptions
              ) -> pd.DataFrame:
-    result = learn.predict(rows, unknown="error" if options.strict else "fallback")
-    # The ids (and titles, when the rows have them) are the input's own columns already.
-    echoed = [learn.data.user_name, learn.data.item_name, *(["title"] if "title" in rows else [])]
-    return result.drop(columns=echoed, errors="ignore")
+    return learn.predict_table(rows, strict=options.strict)
 
 
 def _describe(document: dict[str, Any]) -> list[tuple[str, str]]:
-    state = document["extra"]["data"]
-    user, item, rating = state["names"]
+    """`briskml info`'s lines from the file's JSON: the pipeline's description."""
+    if document.get("export_version", 1) == 1:   # briskml 0.1.0 kept its state under "extra"
+        document = CollabLearner.upgrade_v1(document, "MODEL")
+    summary = CollabPipeline.from_json(document["pipeline"]).describe()
+    columns, users, items = summary["columns"], summary["users"], summary["items"]
     lines = [
-        ("columns", f"user {user!r}, item {item!r}, rating {rating!r}"),
-        ("users", f"{len(state['users']):,} known, e.g. {_examples(state['users'])}"),
-        ("items", f"{len(state['items']):,} known, e.g. {_examples(state['items'])}"
-                  + (", with titles" if state.get("titles") else "")),
+        ("columns", f"user {columns['user']!r}, item {columns['item']!r}, "
+                    f"rating {columns['rating']!r}"),
+        ("users", f"{users['known']:,} known, e.g. {_examples(users)}"),
+        ("items", f"{items['known']:,} known, e.g. {_examples(items)}"
+                  + (", with titles" if items["titles"] else "")),
     ]
-    if state.get("rating_range"):
-        low, high = state["rating_range"]
+    if summary["rating_range"]:
+        low, high = summary["rating_range"]
         lines.append(("ratings", f"{low:g} to {high:g} in the training data"))
     for side in ("user", "item"):
-        features = state.get(f"{side}_features")
-        if features:
-            names = [column["name"] for column in features["encoder"]]
-            lines.append((f"{side} features", ", ".join(names)))
+        if summary[f"{side}_features"]:
+            lines.append((f"{side} features", ", ".join(summary[f"{side}_features"])))
     return lines
 
 
-def _examples(ids: list[Any]) -> str:
-    return ", ".join(str(value) for value in ids[:3]) + (" ..." if len(ids) > 3 else "")
+def _examples(ids: dict[str, Any]) -> str:
+    shown = ", ".join(str(value) for value in ids["examples"])
+    return shown + (" ..." if ids["known"] > len(ids["examples"]) else "")
 
 
 MODEL_KIND = ModelKind(describe=_describe, predict=_predict)

@@ -12,12 +12,14 @@ from briskml.collab.models import (
     EmbeddingNN,
     EmbeddingNNConfig,
 )
+from briskml.collab.pipeline import CollabPipeline
 from briskml.collab.sample import movie_features, movielens_sample
 
 __all__ = [
     "CollabData",
     "CollabLearner",
     "CollabLoader",
+    "CollabPipeline",
     "EmbeddingDotBias",
     "EmbeddingDotBiasConfig",
     "EmbeddingHybrid",

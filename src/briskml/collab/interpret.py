@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from briskml.checks import check_one_of
 from briskml.errors import ConfigError
 from briskml.persist import atomic_path
 
@@ -57,8 +58,7 @@ def cosine_neighbours(vectors: Tensor, query: Tensor, n: int,
 def rank_items(table: pd.DataFrame, by: str, n: int, min_ratings: int,
                ascending: bool) -> pd.DataFrame:
     """The `n` rows of `table` with the highest (or lowest) `by`, of items with enough ratings."""
-    if by not in RANK_COLUMNS:
-        raise ConfigError(f"by must be one of {list(RANK_COLUMNS)}; got {by!r}.")
+    check_one_of(by, RANK_COLUMNS, "by")
     if by not in table.columns:
         raise ConfigError(f"This model has no {by!r} to rank by (an EmbeddingNN has no biases); "
                           f"use by='mean_rating' or by='num_ratings'.")

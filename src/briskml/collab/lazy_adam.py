@@ -15,7 +15,7 @@ used, like the per-rating L2 penalty of classic matrix factorisation, not at eve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -35,10 +35,13 @@ class LazyAdam(torch.optim.Optimizer):
         defaults = {"lr": lr, "betas": betas, "eps": eps, "wd": 0.0, "wd_mode": "decoupled"}
         super().__init__(params, defaults)
 
-    def step(self, closure: None = None) -> None:  # type: ignore[override]
-        """Update every parameter that has a gradient."""
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
+        """Update every parameter that has a gradient; like torch's optimizers, a `closure` that
+        recomputes the loss is called first (with gradients on) and its loss returned."""
+        loss = None
         if closure is not None:
-            raise TypeError("LazyAdam.step does not take a closure.")
+            with torch.enable_grad():
+                loss = closure()
         with torch.no_grad():
             for group in self.param_groups:
                 dense, sparse = [], []
@@ -49,6 +52,7 @@ class LazyAdam(torch.optim.Optimizer):
                     self._dense_step(group, dense)
                 if sparse:
                     self._sparse_step(group, sparse)
+        return loss
 
     def _dense_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
         states = [self._dense_state(p) for p in params]

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from briskml.callbacks import Callback
+from briskml.checks import check_one_of
 from briskml.collab.data import CollabData
 from briskml.collab.interpret import (
     cosine_neighbours,
@@ -28,17 +29,12 @@ from briskml.collab.models import (
     EmbeddingHybridConfig,
     EmbeddingNN,
     EmbeddingNNConfig,
-)
-from briskml.collab.pairs import (
-    id_columns,
-    pairs_for,
-    raise_on_unseen,
     reads_features,
-    side_features,
-    unseen_labels,
 )
+from briskml.collab.pipeline import CollabPipeline, pipeline_state_from_v1
 from briskml.data import set_seed
-from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.errors import BriskWarning, ConfigError, DataError, FileFormatError
+from briskml.inference import inference, predict_in_chunks
 from briskml.layers import emb_sz_rule
 from briskml.learner import Learner
 from briskml.losses import loss_from_name, mse_flat
@@ -49,7 +45,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 UNKNOWN_CHOICES = ("fallback", "error")
-PREDICT_CHUNK = 65_536
 
 
 class FillUnknownRows(Callback):
@@ -77,6 +72,7 @@ class CollabLearner(Learner):
     """
 
     kind = "collab"
+    pipeline: CollabPipeline
 
     def __init__(self, data: CollabData, model: nn.Module, loss_func: Any = mse_flat,
                  opt_func: str | OptimizerFactory | None = None,
@@ -86,50 +82,62 @@ class CollabLearner(Learner):
                               f"{type(data).__name__}.")
         super().__init__(data, model, loss_func=loss_func, opt_func=_optimizer_for(model, opt_func),
                          callbacks=[*callbacks, FillUnknownRows()], **learner_kwargs)
+        self.pipeline = data.pipeline
 
     # ----- prediction ---------------------------------------------------------------------------
-    def predict(self, df: pd.DataFrame, unknown: str = "fallback",  # type: ignore[override]
+    def predict(self, item: pd.DataFrame, unknown: str = "fallback",
                 user_features: pd.DataFrame | None = None,
                 item_features: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Predicted rating for each (user, item) row of `df`.
+        """Predicted rating for each (user, item) row of the DataFrame `item`.
 
-        Returns the ids (and title), `prediction`, `unseen` ("", "user", "item" or "user+item": the
-        ids not seen in training) and `fallback` (True where an unseen id had no side features, so
-        the prediction uses the average user or item). `unknown="error"` raises on unseen ids
-        instead. `user_features` / `item_features` give features of new ids to the hybrid model.
+        `item` holds the rows to predict, one pair each, in the columns the learner was trained
+        with (the argument keeps Learner.predict's name). Returns a new frame indexed like `item`:
+        the ids (and title), `prediction`, `unseen` ("", "user", "item" or "user+item": the ids
+        not seen in training) and `fallback` (True where an unseen id had no side features the
+        model reads, so the prediction uses the average user or item). `unknown="error"` raises
+        on unseen ids instead. `user_features` / `item_features` give features of new ids to the
+        hybrid model. The caller's frame is not modified.
 
         Example:
             >>> learn.predict(pd.DataFrame({"userId": [1, 1], "movieId": [1, 999999]}))
         """
-        if unknown not in UNKNOWN_CHOICES:
-            raise ConfigError(f"unknown must be one of {list(UNKNOWN_CHOICES)}; got {unknown!r}.")
-        data = self.data
-        user_ids, item_ids = id_columns(df, data.user_name, data.item_name)
-        pairs = pairs_for(data, self.model, user_ids, item_ids, user_features, item_features)
+        check_one_of(unknown, UNKNOWN_CHOICES, "unknown")
+        pipeline = self.pipeline
+        pairs = pipeline.code_pairs(item, user_features, item_features)
         if unknown == "error":
-            raise_on_unseen(pairs, user_ids, item_ids, data)
-        result = pd.DataFrame({data.user_name: user_ids, data.item_name: item_ids}, index=df.index)
-        titles = data.titles_of(item_ids)
+            pairs.check_all_seen(pipeline.user_name, pipeline.item_name)
+        result = pd.DataFrame({pipeline.user_name: pairs.user_ids,
+                               pipeline.item_name: pairs.item_ids}, index=item.index)
+        titles = pipeline.titles_of(pairs.item_ids)
         if titles is not None:
             result["title"] = titles
-        result["prediction"] = self._outputs(pairs.inputs)
-        result["unseen"] = unseen_labels(~pairs.user_known, ~pairs.item_known)
-        result["fallback"] = pairs.fallback
+        outputs = predict_in_chunks(self.model, pairs.inputs, self.device)
+        result["prediction"] = pipeline.decode(outputs)
+        result["unseen"] = pairs.unseen()
+        result["fallback"] = pairs.fallback(reads_features(self.model, "user"),
+                                            reads_features(self.model, "item"))
         return result
 
-    def _outputs(self, inputs: tuple[Tensor, ...]) -> np.ndarray:
-        """The model's predictions for whole tensors, in chunks, in eval mode."""
-        was_training = self.model.training
-        self.model.eval()
-        outputs = []
-        try:
-            with torch.no_grad():
-                for start in range(0, len(inputs[0]), PREDICT_CHUNK):
-                    chunk = [t[start:start + PREDICT_CHUNK].to(self.device) for t in inputs]
-                    outputs.append(self.model(*chunk).float().cpu().reshape(-1))
-        finally:
-            self.model.train(was_training)
-        return torch.cat(outputs).numpy() if outputs else np.zeros(0, dtype=np.float32)
+    def predict_table(self, rows: pd.DataFrame, strict: bool = False,
+                      text_cols: Sequence[str] | None = None) -> pd.DataFrame:
+        """The prediction columns for a DataFrame of (user, item) rows, indexed like `rows`.
+
+        That is `predict`'s output without the columns `rows` already holds (the ids, and the title
+        when `rows` has one), as `briskml predict` writes it. `strict` refuses ids never seen in
+        training (unknown="error"); `text_cols` is for text classifiers and refused here.
+
+        Example:
+            >>> learn.predict_table(pairs)          # title, prediction, unseen, fallback
+        """
+        if text_cols is not None:
+            raise ConfigError("text_cols is for text classifiers; a collab learner reads the user "
+                              f"and item columns it was trained on ({self.pipeline.user_name!r}, "
+                              f"{self.pipeline.item_name!r}).")
+        result = self.predict(rows, unknown="error" if strict else "fallback")
+        echoed = [self.pipeline.user_name, self.pipeline.item_name]
+        if "title" in rows.columns:
+            echoed.append("title")
+        return result.drop(columns=echoed, errors="ignore")
 
     # ----- recommendations ----------------------------------------------------------------------
     def recommend(self, user: Any, n: int = 10, exclude_seen: bool = True,
@@ -142,9 +150,9 @@ class CollabLearner(Learner):
         Example:
             >>> learn.recommend(user=42, n=5)
         """
-        data = self.data
+        pipeline = self.pipeline
         candidates = self._candidate_items()
-        code = int(data.user_codes([user])[0])
+        code = int(pipeline.user_codes([user])[0])
         if code == 0:
             warnings.warn(f"User {user!r} was not seen in training; these are the average user's "
                           "recommendations.", BriskWarning, stacklevel=2)
@@ -152,17 +160,17 @@ class CollabLearner(Learner):
         if exclude_seen:
             left_out.update(self._seen_ids(code))
         candidates = candidates[~candidates.isin(list(left_out))]
-        frame = pd.DataFrame({data.user_name: [user] * len(candidates),
-                              data.item_name: candidates})
-        scored = self.predict(frame).drop(columns=[data.user_name, "unseen", "fallback"])
+        frame = pd.DataFrame({pipeline.user_name: [user] * len(candidates),
+                              pipeline.item_name: candidates})
+        scored = self.predict(frame).drop(columns=[pipeline.user_name, "unseen", "fallback"])
         scored["num_ratings"] = self._num_ratings(candidates)
         return scored.nlargest(n, "prediction", keep="first").reset_index(drop=True)
 
     def _candidate_items(self) -> pd.Index:
-        data = self.data
-        if data.item_features is not None and reads_features(self.model, "item"):
-            return data.items.union(data.item_features.ids, sort=False)
-        return data.items
+        pipeline = self.pipeline
+        if pipeline.item_features is not None and reads_features(self.model, "item"):
+            return pipeline.items.union(pipeline.item_features.ids, sort=False)
+        return pipeline.items
 
     def _seen_ids(self, code: int) -> list[Any]:
         data = self.data
@@ -173,7 +181,7 @@ class CollabLearner(Learner):
         return data.item_ids(data.seen_items(code)).tolist() if code else []
 
     def _num_ratings(self, item_ids: Any) -> np.ndarray:
-        return self.data.item_counts.numpy()[self.data.item_codes(item_ids)]
+        return self.pipeline.item_counts.numpy()[self.pipeline.item_codes(item_ids)]
 
     def similar_items(self, item: Any, n: int = 10) -> pd.DataFrame:
         """The `n` items whose factors point the most the same way as `item`'s (cosine).
@@ -181,15 +189,15 @@ class CollabLearner(Learner):
         Example:
             >>> learn.similar_items(item=1, n=5)
         """
-        data = self.data
-        factors, _ = self._vectors(data.items, is_item=True)
+        pipeline = self.pipeline
+        factors, _ = self._vectors(pipeline.items, is_item=True)
         query, _ = self._vectors([item], is_item=True, allow_features=True)
-        code = int(data.item_codes([item])[0])
+        code = int(pipeline.item_codes([item])[0])
         exclude = torch.tensor([code - 1]) if code else None
         positions, similarity = cosine_neighbours(factors, query[0], n, exclude)
-        ids = data.items[positions.numpy()]
-        result = pd.DataFrame({data.item_name: ids})
-        titles = data.titles_of(ids)
+        ids = pipeline.items[positions.numpy()]
+        result = pd.DataFrame({pipeline.item_name: ids})
+        titles = pipeline.titles_of(ids)
         if titles is not None:
             result["title"] = titles
         result["similarity"] = similarity.numpy()
@@ -224,17 +232,17 @@ class CollabLearner(Learner):
         Example:
             >>> learn.top_items(by="bias", n=15, min_ratings=50)   # liked beyond their ratings
         """
-        data = self.data
-        table = pd.DataFrame(index=pd.Index(data.items, name=data.item_name))
-        titles = data.titles_of(data.items)
+        pipeline = self.pipeline
+        table = pd.DataFrame(index=pd.Index(pipeline.items, name=pipeline.item_name))
+        titles = pipeline.titles_of(pipeline.items)
         if titles is not None:
             table["title"] = titles
-        _, biases = self._vectors(data.items, is_item=True)
+        _, biases = self._vectors(pipeline.items, is_item=True)
         if biases is not None:
             table["bias"] = biases.numpy()
-        codes = np.arange(1, data.n_items)
-        table["mean_rating"] = data.item_means.numpy()[codes]
-        table["num_ratings"] = data.item_counts.numpy()[codes]
+        codes = np.arange(1, pipeline.n_items)
+        table["mean_rating"] = pipeline.item_means.numpy()[codes]
+        table["num_ratings"] = pipeline.item_counts.numpy()[codes]
         return rank_items(table, by, n, min_ratings, ascending)
 
     def pca(self, items: Any = None, n_components: int = 3) -> pd.DataFrame:
@@ -248,8 +256,8 @@ class CollabLearner(Learner):
         ids = self._most_rated(1000) if items is None else _listed(items)
         factors, _ = self._vectors(ids, is_item=True)
         positions = principal_components(factors, n_components).numpy()
-        result = pd.DataFrame(index=pd.Index(ids, name=self.data.item_name))
-        titles = self.data.titles_of(ids)
+        result = pd.DataFrame(index=pd.Index(ids, name=self.pipeline.item_name))
+        titles = self.pipeline.titles_of(ids)
         if titles is not None:
             result["title"] = titles
         for component in range(n_components):
@@ -271,12 +279,12 @@ class CollabLearner(Learner):
                               f"{components!r}.")
         positions = self.pca(items, n_components=max(components) + 1)
         shown = positions.loc[self._by_count(positions.index)[:n_labels]]
-        labels = self.data.labels_of(shown.index)
+        labels = self.pipeline.labels_of(shown.index)
         columns = [f"pc_{c}" for c in range(max(components) + 1)]
         return plot_pca_map(shown[columns].to_numpy(), labels, tuple(components), path)
 
     def _most_rated(self, n: int) -> list[Any]:
-        return self._by_count(self.data.items)[:n]
+        return self._by_count(self.pipeline.items)[:n]
 
     def _by_count(self, ids: Any) -> list[Any]:
         ids = pd.Index(ids)
@@ -286,52 +294,58 @@ class CollabLearner(Learner):
     def _vectors(self, ids: Any, is_item: bool,
                  allow_features: bool = False) -> tuple[Tensor, Tensor | None]:
         """Factors and biases (None for EmbeddingNN) of known ids, on the CPU."""
-        data, model = self.data, self.model
+        pipeline, model = self.pipeline, self.model
         if not hasattr(model, "item_vectors"):
             raise ConfigError(f"{type(model).__name__} does not expose user/item vectors; "
                               "interpretation needs a briskml collab model.")
-        ids = _listed(ids)
-        codes = data.item_codes(ids) if is_item else data.user_codes(ids)
-        table = data.item_features if is_item else data.user_features
-        x, described = side_features(table, ids, None, "", "")
-        uses_features = reads_features(model, "item" if is_item else "user")
+        ids, side = _listed(ids), "item" if is_item else "user"
+        codes = pipeline.item_codes(ids) if is_item else pipeline.user_codes(ids)
+        x, described = pipeline.features_of(side, ids)
         known = codes > 0
-        if allow_features and uses_features:
+        if allow_features and reads_features(model, side):
             known = known | described
         if not known.all():
             unknown = [ids[i] for i in np.flatnonzero(~known)[:5]]
-            side = "item" if is_item else "user"
             raise DataError(f"{int((~known).sum())} {side} id(s) were not seen in training, e.g. "
                             f"{unknown}; the model has learned nothing about them.")
-        return self._vectors_for(torch.from_numpy(codes), x, is_item)
-
-    def _vectors_for(self, codes: Tensor, x: Tensor, is_item: bool) -> tuple[Tensor, Tensor | None]:
-        model = self.model
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.no_grad():
-                lookup = model.item_vectors if is_item else model.user_vectors
-                factors, biases = lookup(codes.to(self.device), x.to(self.device))
-        finally:
-            model.train(was_training)
+        lookup = model.item_vectors if is_item else model.user_vectors
+        with inference(model):
+            factors, biases = lookup(torch.from_numpy(codes).to(self.device), x.to(self.device))
         return factors.float().cpu(), None if biases is None else biases.float().cpu()
 
     # ----- unknown rows, export -----------------------------------------------------------------
     def fill_unknown_rows(self) -> None:
         """Set code 0 of each table to the rating-weighted average row (see FillUnknownRows)."""
         if hasattr(self.model, "fill_unknown_rows") and self.data.train_ratings is not None:
-            self.model.fill_unknown_rows(self.data.user_counts, self.data.item_counts)
-
-    def _export_extra(self) -> dict[str, Any]:
-        return {"data": self.data.export_state()}
+            self.model.fill_unknown_rows(self.pipeline.user_counts, self.pipeline.item_counts)
 
     @classmethod
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,
                      device: str | torch.device | None) -> CollabLearner:
+        """A learner for prediction from an export: the pipeline from meta["pipeline"], no
+        ratings."""
+        if not isinstance(meta.get("pipeline"), dict):
+            raise FileFormatError("This collab export holds no pipeline (ids, titles, counts); "
+                                  "export the learner again.")
         loss = loss_from_name(meta.get("loss"), default=mse_flat)
-        data = CollabData.from_export_state(meta["extra"]["data"])
+        data = CollabData(CollabPipeline.from_json(meta["pipeline"]))
         return cls(data, model, loss_func=loss, device=device, progress=False)
+
+    @classmethod
+    def upgrade_v1(cls, meta: dict[str, Any], source: str) -> dict[str, Any]:
+        """The JSON of a briskml 0.1.0 export in today's shape: its `extra["data"]` (what 0.1.0's
+        CollabData.export_state wrote) becomes the pipeline JSON."""
+        extra = meta.get("extra")
+        state = extra.get("data") if isinstance(extra, dict) else None
+        try:
+            pipeline = pipeline_state_from_v1(state)
+        except (KeyError, TypeError, ValueError) as error:
+            raise FileFormatError(f"'{source}' was exported by briskml 0.1.0 and its collab data "
+                                  "(ids, titles, counts) is missing or damaged, so this briskml "
+                                  "cannot upgrade it; re-export it: train the learner with this "
+                                  "briskml and call learn.export().") from error
+        upgraded = {key: value for key, value in meta.items() if key != "extra"}
+        return {**upgraded, "pipeline": pipeline}
 
 
 def collab_learner(data: CollabData, n_factors: int = 50, use_nn: bool = False,
@@ -392,7 +406,7 @@ def _nn_model(data: CollabData, layers: Sequence[int] | None, emb_szs: tuple[int
         raise ConfigError(f"emb_szs must be (user_size, item_size); got {emb_szs!r}.")
     sizes = ((data.n_users, int(emb_szs[0])), (data.n_items, int(emb_szs[1])))
     layers = tuple(layers) if layers is not None else (100, 50)
-    ps = ps if isinstance(ps, (int, float)) else tuple(ps)
+    # The config checks ps and keeps one value, or makes a list one tuple per layer.
     return EmbeddingNN(EmbeddingNNConfig(sizes, layers, ps, y_range, sparse=sparse))
 
 

@@ -10,10 +10,18 @@ gradient names only its rows and `LazyAdam` updates only those.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from briskml.checks import (
+    check_dropouts,
+    check_non_negative_int,
+    check_positive_int,
+    check_probability,
+    is_number,
+)
 from briskml.errors import ConfigError
 from briskml.layers import MLP, MLPConfig, SigmoidRange
 from briskml.registry import register_model
@@ -36,8 +44,12 @@ def _check_range(y_range: tuple[float, float] | None) -> tuple[float, float] | N
 
 def _check_sizes(**sizes: int) -> None:
     for name, value in sizes.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer; got {value!r}.")
+        check_positive_int(value, name)
+
+
+def reads_features(model: nn.Module, side: str) -> bool:
+    """Whether `model` reads side features of "user" or "item" (a hybrid built with them)."""
+    return getattr(getattr(model, "config", None), f"n_{side}_features", 0) > 0
 
 
 def _embedding(num_rows: int, size: int, sparse: bool) -> nn.Embedding:
@@ -143,29 +155,38 @@ class EmbeddingNNConfig:
     sparse: bool = True
 
     def __post_init__(self) -> None:
-        try:
-            sizes = tuple((int(rows), int(size)) for rows, size in self.emb_szs)
-        except (TypeError, ValueError) as error:
-            raise ConfigError("emb_szs must be ((n_users, user_size), (n_items, item_size)); "
-                              f"got {self.emb_szs!r}.") from error
-        if len(sizes) != 2:
-            raise ConfigError(f"emb_szs needs exactly two (rows, size) pairs, users then items; "
-                              f"got {len(sizes)}.")
-        for (rows, size), name in zip(sizes, ("user", "item"), strict=True):
-            _check_sizes(**{f"{name} rows": rows, f"{name} size": size})
-        object.__setattr__(self, "emb_szs", sizes)
-        object.__setattr__(self, "layers", tuple(int(size) for size in self.layers))
-        if not isinstance(self.ps, (int, float)):
-            object.__setattr__(self, "ps", tuple(float(p) for p in self.ps))
+        object.__setattr__(self, "emb_szs", _table_sizes(self.emb_szs))
+        layers = tuple(check_positive_int(size, "each size in layers") for size in self.layers)
+        object.__setattr__(self, "layers", layers)
+        dropouts = check_dropouts(self.ps, len(layers), "ps")   # one value, or one per layer
+        if not is_number(self.ps):
+            object.__setattr__(self, "ps", dropouts)   # JSON gives a list back; keep a tuple
         object.__setattr__(self, "y_range", _check_range(self.y_range))
-        if not 0.0 <= self.embed_p < 1.0:
-            raise ConfigError(f"embed_p must be in [0, 1); got {self.embed_p}.")
+        object.__setattr__(self, "embed_p", check_probability(
+            self.embed_p, "embed_p", "It is the dropout on the embeddings, e.g. 0.05."))
 
     def mlp_config(self) -> MLPConfig:
-        """The MLP on top of the concatenated embeddings (it checks layers and ps)."""
+        """The MLP on top of the concatenated embeddings."""
         in_features = self.emb_szs[0][1] + self.emb_szs[1][1]
         return MLPConfig(in_features=in_features, out_features=1, layers=self.layers, ps=self.ps,
                          use_bn=self.use_bn, y_range=self.y_range)
+
+
+def _table_sizes(emb_szs: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((n_users, user_size), (n_items, item_size)), each a positive integer."""
+    try:
+        pairs = [tuple(pair) for pair in emb_szs]
+    except TypeError as error:
+        raise ConfigError("emb_szs must be ((n_users, user_size), (n_items, item_size)); got "
+                          f"{emb_szs!r}.") from error
+    if len(pairs) != 2 or any(len(pair) != 2 for pair in pairs):
+        raise ConfigError(f"emb_szs needs exactly two (rows, size) pairs, users then items; got "
+                          f"{emb_szs!r}.")
+    (user_rows, user_size), (item_rows, item_size) = pairs
+    return ((check_positive_int(user_rows, "user rows"),
+             check_positive_int(user_size, "user size")),
+            (check_positive_int(item_rows, "item rows"),
+             check_positive_int(item_size, "item size")))
 
 
 @register_model
@@ -206,6 +227,12 @@ class EmbeddingNN(nn.Module):
         fill_unknown_row(self.users, user_counts)
         fill_unknown_row(self.items, item_counts)
 
+    @staticmethod
+    def upgrade_state(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Weights saved by briskml 0.1.0 under today's names (its MLP's hidden blocks were
+        Sequentials); `load_learner` calls this for files of an older export version."""
+        return MLP.upgrade_state(tensors, prefix="mlp.")
+
 
 # ----- hybrid: ids plus side features -----------------------------------------------------------
 @dataclass(frozen=True)
@@ -225,9 +252,7 @@ class EmbeddingHybridConfig:
         _check_sizes(n_factors=self.n_factors, n_users=self.n_users, n_items=self.n_items,
                      hidden_size=self.hidden_size)
         for name in ("n_user_features", "n_item_features"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
-                raise ConfigError(f"{name} must be a non-negative integer; got {value!r}.")
+            check_non_negative_int(getattr(self, name), name)
         if self.n_user_features == 0 and self.n_item_features == 0:
             raise ConfigError("A hybrid model needs user or item features (n_user_features or "
                               "n_item_features > 0); use EmbeddingDotBias without features.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
@@ -42,6 +43,14 @@ def run_cli(*args: str | Path) -> CliResult:
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 1
     return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def info_lines(model: Path) -> dict[str, str]:
+    """`briskml info MODEL` as {label: value}; labels and values are set apart by 2+ spaces."""
+    result = run_cli("info", model)
+    assert result.code == 0, result.stderr
+    pairs = (re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in result.stdout.splitlines())
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
 
 
 def user_env(tmp_path: Path) -> dict[str, str]:

@@ -10,7 +10,7 @@ import pytest
 
 import briskml as bm
 from briskml.collab import CollabData
-from tests.cli.conftest import MOVIES, RATINGS, run_cli
+from tests.cli.conftest import MOVIES, RATINGS, info_lines, run_cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "v0_1_0"
 
@@ -101,21 +101,17 @@ def test_lr_find_collab_prints_the_suggestions(tmp_path):
 
 
 def test_info_describes_a_collab_model_from_its_pipeline(movies_model):
-    result = run_cli("info", movies_model)
-    assert result.code == 0, result.stderr
-    lines = dict(line.split(None, 1) for line in result.stdout.splitlines()
-                 if line.split()[0] in ("columns", "users", "items", "ratings"))
-    assert lines["columns"] == "user 'userId', item 'movieId', rating 'rating'"
-    assert lines["items"].startswith("300 known, e.g. ") and lines["items"].endswith("with titles")
-    assert lines["ratings"] == "0.5 to 5 in the training data"
+    lines = info_lines(movies_model)
+    assert lines["columns"] == "user=userId, item=movieId, rating=rating"
+    assert lines["items"].startswith("known=300, examples=") and "titles=True" in lines["items"]
+    assert lines["rating range"] == "2: 0.5, 5.0"
 
 
 def test_info_and_predict_read_a_briskml_0_1_0_collab_file(tmp_path):
     model = FIXTURES / "collab_dot.brisk"
-    info = run_cli("info", model)
-    assert info.code == 0, info.stderr
-    assert "user 'user', item 'item', rating 'rating'" in info.stdout
-    assert "30 known, e.g. 1, 2, 3 ..." in info.stdout
+    lines = info_lines(model)
+    assert lines["columns"] == "user=user, item=item, rating=rating"
+    assert lines["users"] == "known=30, examples=[1, 2, 3]"
     pd.DataFrame({"user": [1, 99], "item": [1, 1]}).to_csv(tmp_path / "pairs.csv", index=False)
     result = run_cli("predict", model, tmp_path / "pairs.csv")
     assert result.code == 0, result.stderr

@@ -1,33 +1,30 @@
-"""`briskml info`: what an exported model is, from the file alone."""
+"""`briskml info`: what an exported model is, from the file and the learner it loads."""
 
 from __future__ import annotations
 
 import json
 
-from tests.cli.conftest import run_cli
+from tests.cli.conftest import info_lines, run_cli
 
 
 def test_info_describes_a_tabular_model(adult_model):
-    result = run_cli("info", adult_model)
-    assert result.code == 0, result.stderr
-    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
-    assert lines["kind"].split() == ["kind", "tabular"]
-    assert lines["model"].split() == ["model", "TabularModel"]
-    assert "6: workclass, education" in lines["categorical"]
-    assert "3: age, fnlwgt, education-num" in lines["continuous"]
-    assert lines["classes"].split(None, 1)[1] == "<50k, >=50k"
-    assert "after epoch 0: train_loss" in result.stdout and "accuracy 0." in result.stdout
-    assert "layers" in result.stdout and "kB)" in lines["file"]
-    assert "read by briskml 0." in lines["format"]
+    lines = info_lines(adult_model)
+    assert lines["kind"] == "tabular" and lines["model"] == "TabularModel"
+    assert lines["cat names"].startswith("6: workclass, education")
+    assert lines["cont names"] == "3: age, fnlwgt, education-num"
+    assert lines["classes"] == "2: <50k, >=50k" and lines["metrics"] == "1: accuracy"
+    assert lines["at export"].startswith("after epoch 0: train_loss")
+    assert "accuracy 0." in lines["at export"]
+    assert "layers" in lines and "kB)" in lines["file"]
+    assert lines["format"].startswith("export format v2 (briskml ")
 
 
 def test_info_describes_a_collab_model(movies_model):
-    result = run_cli("info", movies_model)
-    assert result.code == 0, result.stderr
-    assert "EmbeddingDotBias" in result.stdout
-    assert "user 'userId', item 'movieId', rating 'rating'" in result.stdout
-    assert "300 known" in result.stdout and "with titles" in result.stdout
-    assert "rmse" in result.stdout
+    lines = info_lines(movies_model)
+    assert lines["model"] == "EmbeddingDotBias"
+    assert lines["columns"] == "user=userId, item=movieId, rating=rating"
+    assert "known=300" in lines["items"] and "titles=True" in lines["items"]
+    assert "rmse" in lines["at export"]
 
 
 def test_info_json_prints_the_whole_document(adult_model):

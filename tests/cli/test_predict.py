@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import torch
 
 import briskml as bm
-from briskml.cli.kinds import model_kind
-from briskml.errors import FileFormatError
 from tests.cli.conftest import ADULT, run_cli
 
 
@@ -100,7 +96,13 @@ def test_cuda_without_a_gpu_is_a_one_line_error(adult_model):
                              "(torch.cuda.is_available() is False); use --device cpu.\n")
 
 
-def test_a_model_kind_without_a_handler_is_named():
-    message = r"kind 'learner', which the briskml command cannot use yet; it handles \["
-    with pytest.raises(FileFormatError, match=message):
-        model_kind("learner", Path("model.brisk"))
+def test_a_learner_that_does_not_predict_tables_is_refused_before_reading_rows(tmp_path):
+    x, y = torch.randn(32, 3), torch.randn(32)
+    data = bm.DataLoaders(bm.TensorLoader(x, y, bs=8))
+    learn = bm.Learner(data, bm.MLP(bm.MLPConfig(3, 1, layers=(4,))), progress=False)
+    model = learn.export(tmp_path / "plain.brisk")
+    pd.DataFrame({"a": [1.0]}).to_csv(tmp_path / "rows.csv", index=False)
+    result = run_cli("predict", model, tmp_path / "rows.csv")
+    assert result.code == 2
+    assert "holds a learner model, which does not predict rows of a table" in result.stderr
+    assert "learn.predict(tensors)" in result.stderr

@@ -12,7 +12,7 @@ import briskml as bm
 from briskml.cli.tabular import TabularOptions, build_learner
 from briskml.errors import DataError
 from briskml.tabular import TabularData
-from tests.cli.conftest import ADULT, ADULT_CAT, ADULT_CONT, run_cli
+from tests.cli.conftest import ADULT, ADULT_CAT, ADULT_CONT, info_lines, run_cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "v0_1_0"
 
@@ -145,29 +145,25 @@ def test_an_unreadable_table_is_a_one_line_error(tmp_path, name, content, kind):
     assert result.stderr.count("\n") == 1
 
 
-def _info_lines(model: Path) -> dict[str, str]:
-    result = run_cli("info", model)
-    assert result.code == 0, result.stderr
-    return {line.split()[0]: line.split(None, 1)[1] for line in result.stdout.splitlines()}
-
-
 def test_info_reads_the_pipeline_of_todays_exports(tmp_path):
     people().to_csv(tmp_path / "people.csv", index=False)
     result = run_cli("tabular", "train", tmp_path / "people.csv", "--y", "bought", "--cat",
                      "city,member", "--cont", "age,income", "--layers", "8", "--epochs", "1",
                      "--out", tmp_path / "m.brisk")
     assert result.code == 0, result.stderr
-    lines = _info_lines(tmp_path / "m.brisk")
-    assert lines["categorical"] == "2: city, member"
-    assert lines["continuous"] == "2: age, income"
-    assert lines["processors"] == "FillMissing, Categorify, Normalize"
-    assert lines["target"] == "bought (category)" and lines["classes"] == "no, yes"
+    lines = info_lines(tmp_path / "m.brisk")
+    assert lines["cat names"] == "2: city, member"
+    assert lines["cont names"] == "2: age, income"
+    assert lines["procs"] == "3: FillMissing, Categorify, Normalize"
+    assert lines["y names"] == "1: bought" and lines["y kind"] == "category"
+    assert lines["classes"] == "2: no, yes"
 
 
 def test_info_and_predict_read_a_file_of_briskml_0_1_0(tmp_path):
-    lines = _info_lines(FIXTURES / "tabular_classifier.brisk")
-    assert lines["categorical"] == "2: colour, size"
-    assert lines["target"] == "label (category)" and lines["classes"] == "no, yes"
+    lines = info_lines(FIXTURES / "tabular_classifier.brisk")
+    assert lines["cat names"] == "2: colour, size"
+    assert lines["y names"] == "1: label" and lines["classes"] == "2: no, yes"
+    assert lines["format"].startswith("export format v1 (briskml 0.1.0)")
     rows = pd.DataFrame({"colour": ["red", "blue"], "size": ["S", "L"], "age": [30.0, 50.0],
                          "income": [40.0, 60.0]})
     rows.to_csv(tmp_path / "rows.csv", index=False)

@@ -2,9 +2,9 @@
 
 Each module parses its options into the calls a Python user would make (STYLE §10): `tabular` and
 `collab` (train, recommend, and their `lr-find`), `text` (pretrain, lm, classify, generate, and the
-`lr-find` of lm and classify), `predict` and `info` (any exported model, by its kind: see `kinds`),
-`datasets`, `demo`. An application adds its module with a Typer app, wired below, and its
-ModelKinds in `kinds.MODEL_KINDS`.
+`lr-find` of lm and classify), `predict` and `info` (any exported model: they ask the loaded
+learner, `learn.predict_table` and `learn.describe()`), `datasets`, `demo`. An application adds its
+module with a Typer app, wired below.
 """
 
 from __future__ import annotations

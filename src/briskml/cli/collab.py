@@ -16,11 +16,9 @@ from briskml.cli._common import (
     Epochs,
     Force,
     LearningRate,
-    ModelKind,
     NumIterations,
     OutputModel,
     PlotFile,
-    PredictOptions,
     Seed,
     check_device,
     check_input_file,
@@ -215,38 +213,3 @@ def _items_rated(path: Path, pipeline: CollabPipeline, user_id: Any) -> list[Any
     rated = ratings.loc[ratings[user_name] == user_id, item_name]
     return pd.unique(rated).tolist()
 
-
-# ----- exported collab models: predict and info ---------------------------------------------------
-def _predict(learn: CollabLearner, rows: pd.DataFrame, options: PredictOptions
-             ) -> pd.DataFrame:
-    return learn.predict_table(rows, strict=options.strict)
-
-
-def _describe(document: dict[str, Any]) -> list[tuple[str, str]]:
-    """`briskml info`'s lines from the file's JSON: the pipeline's description."""
-    if document.get("export_version", 1) == 1:   # briskml 0.1.0 kept its state under "extra"
-        document = CollabLearner.upgrade_v1(document, "MODEL")
-    summary = CollabPipeline.from_json(document["pipeline"]).describe()
-    columns, users, items = summary["columns"], summary["users"], summary["items"]
-    lines = [
-        ("columns", f"user {columns['user']!r}, item {columns['item']!r}, "
-                    f"rating {columns['rating']!r}"),
-        ("users", f"{users['known']:,} known, e.g. {_examples(users)}"),
-        ("items", f"{items['known']:,} known, e.g. {_examples(items)}"
-                  + (", with titles" if items["titles"] else "")),
-    ]
-    if summary["rating_range"]:
-        low, high = summary["rating_range"]
-        lines.append(("ratings", f"{low:g} to {high:g} in the training data"))
-    for side in ("user", "item"):
-        if summary[f"{side}_features"]:
-            lines.append((f"{side} features", ", ".join(summary[f"{side}_features"])))
-    return lines
-
-
-def _examples(ids: dict[str, Any]) -> str:
-    shown = ", ".join(str(value) for value in ids["examples"])
-    return shown + (" ..." if ids["known"] > len(ids["examples"]) else "")
-
-
-MODEL_KIND = ModelKind(describe=_describe, predict=_predict)

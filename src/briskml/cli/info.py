@@ -53,7 +53,7 @@ def info(
 
 def _learner_lines(path: Path, tensors: dict[str, Any], document: dict[str, Any]
                    ) -> list[tuple[str, str]]:
-    described = load_learner(path).describe()
+    described = {**load_learner(path).describe(), "metrics": document.get("metrics") or []}
     lines = _general(path, tensors, described)
     lines += [(key.replace("_", " "), _listed(value))
               for key, value in (described.get("pipeline") or {}).items()]
@@ -96,7 +96,7 @@ def _at_export(document: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _number(value: Any) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _short(value: Any) -> str:
@@ -115,8 +115,8 @@ def _listed(value: Any) -> str:
         return _short_text(f"{len(value)}: {', '.join(str(item) for item in value)}"
                            if value else "none")
     if isinstance(value, dict):
-        return _short_text(", ".join(f"{name}={item}" for name, item in value.items()))
-    return _short_text(str(value))
+        return _short_text(", ".join(f"{name}={_number(item)}" for name, item in value.items()))
+    return _short_text(_number(value))
 
 
 def _short_text(text: str) -> str:

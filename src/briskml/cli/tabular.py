@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
@@ -16,11 +16,9 @@ from briskml.cli._common import (
     Epochs,
     Force,
     LearningRate,
-    ModelKind,
     NumIterations,
     OutputModel,
     PlotFile,
-    PredictOptions,
     Seed,
     check_device,
     check_output,
@@ -38,7 +36,6 @@ from briskml.metrics import accuracy, rmse
 from briskml.tabular import (
     TabularData,
     TabularLearner,
-    TabularPipeline,
     cont_cat_split,
     tabular_learner,
 )
@@ -188,30 +185,3 @@ def _as_flags(values: pd.Series, name: str) -> np.ndarray:
                         f"holds {examples} ({int(unknown.sum())} such rows).")
     return text.isin(_TRUE).to_numpy()
 
-
-# ----- exported tabular models: predict and info-------------------------------------------------
-def _predict(learn: TabularLearner, rows: pd.DataFrame, options: PredictOptions
-             ) -> pd.DataFrame:
-    return learn.predict_table(rows, strict=options.strict, text_cols=options.text_cols)
-
-
-def _describe(document: dict[str, Any]) -> list[tuple[str, str]]:
-    if document.get("export_version", 1) == 1:  # briskml 0.1.0 kept the pipeline in "extra"
-        document = TabularLearner.upgrade_v1(document, "MODEL")
-    summary = TabularPipeline.from_json(document["pipeline"]).describe()
-    lines = [
-        ("categorical", _names(summary["cat_names"])),
-        ("continuous", _names(summary["cont_names"])),
-        ("processors", ", ".join(summary["procs"]) or "none"),
-        ("target", f"{', '.join(summary['y_names'])} ({summary['y_kind']})"),
-    ]
-    if summary["classes"]:
-        lines.append(("classes", ", ".join(str(label) for label in summary["classes"])))
-    return lines
-
-
-def _names(names: list[str]) -> str:
-    return f"{len(names)}: {', '.join(names)}" if names else "none"
-
-
-MODEL_KIND = ModelKind(describe=_describe, predict=_predict)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from briskml.checks import check_positive_int
 from briskml.errors import ConfigError, DataError
 
 Batch = tuple[Tensor, ...]
@@ -40,8 +41,7 @@ class TensorLoader:
                  generator: torch.Generator | None = None) -> None:
         if not tensors:
             raise ConfigError("TensorLoader needs at least one tensor, e.g. TensorLoader(x, y).")
-        if not isinstance(bs, int) or isinstance(bs, bool) or bs < 1:
-            raise ConfigError(f"bs must be a positive integer; got {bs!r}.")
+        check_positive_int(bs, "bs")
         self.tensors = tuple(_as_tensor(t, position) for position, t in enumerate(tensors))
         self.n = _common_length(self.tensors)
         self.bs = bs

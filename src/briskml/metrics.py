@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from briskml.checks import check_one_of, check_positive_int
 from briskml.errors import ConfigError, DataError
 
 
@@ -118,9 +119,7 @@ class TopKAccuracy(Accuracy):
     """Share of targets among the k highest-scoring classes."""
 
     def __init__(self, k: int = 5) -> None:
-        if k < 1:
-            raise ConfigError(f"k must be at least 1; got {k}.")
-        self.k = k
+        self.k = check_positive_int(k, "k")
         self.name = f"top_{k}_accuracy"
         super().__init__()
 
@@ -216,9 +215,7 @@ class F1Score(Metric):
     _AVERAGES = ("auto", "binary", "macro", "micro")
 
     def __init__(self, average: str = "auto", pos_label: int = 1) -> None:
-        if average not in self._AVERAGES:
-            raise ConfigError(f"average must be one of {self._AVERAGES}; got {average!r}.")
-        self.average = average
+        self.average = check_one_of(average, self._AVERAGES, "average")
         self.pos_label = pos_label
         self.reset()
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from briskml.checks import check_one_of
 from briskml.errors import ConfigError
 
 OptimizerFactory = Callable[[list[dict[str, Any]]], torch.optim.Optimizer]
@@ -231,8 +232,7 @@ def get_hyper(optimizer: torch.optim.Optimizer, name: str) -> list[float | None]
 
 def set_weight_decay(optimizer: torch.optim.Optimizer, wd: float, wd_mode: str) -> None:
     """Choose decoupled ("true": w -= lr*wd*w) or L2 (g += wd*w) weight decay for the next fit."""
-    if wd_mode not in WD_MODES:
-        raise ConfigError(f"wd_mode must be one of {WD_MODES}; got {wd_mode!r}.")
+    check_one_of(wd_mode, WD_MODES, "wd_mode")
     if not isinstance(wd, (int, float)) or not math.isfinite(wd) or wd < 0:
         raise ConfigError(f"wd must be a non-negative number; got {wd!r}.")
     for group in optimizer.param_groups:

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from briskml.callbacks.core import Callback, CancelBatch
+from briskml.checks import check_one_of
 from briskml.errors import BriskWarning, ConfigError, TrainingDiverged
 
 
@@ -85,9 +86,7 @@ class MixedPrecision(Callback):
 
     def __init__(self, dtype: torch.dtype | str = torch.bfloat16) -> None:
         if isinstance(dtype, str):
-            if dtype.lower() not in _DTYPES:
-                raise ConfigError(f"dtype must be one of {sorted(_DTYPES)}; got {dtype!r}.")
-            dtype = _DTYPES[dtype.lower()]
+            dtype = _DTYPES[check_one_of(dtype.lower(), sorted(_DTYPES), "dtype")]
         if dtype not in (torch.bfloat16, torch.float16):
             raise ConfigError(f"Mixed precision needs torch.bfloat16 or torch.float16; "
                               f"got {dtype}.")

@@ -125,15 +125,16 @@ class PredictionCollector:
     """Keeps each validation batch's predictions (and, when asked, inputs and per-item losses)
     on the CPU, one row per predicted item."""
 
-    def __init__(self, keep_inputs: bool, keep_losses: bool, loss_func: LossFunc | None) -> None:
-        self.keep_inputs, self.keep_losses, self.loss_func = keep_inputs, keep_losses, loss_func
+    def __init__(self, keep_inputs: bool, keep_losses: bool) -> None:
+        self.keep_inputs, self.keep_losses = keep_inputs, keep_losses
         self.inputs: list[tuple[Tensor, ...]] = []
         self.preds: list[Tensor] = []
         self.targets: list[Tensor] = []
         self.losses: list[Tensor] = []
 
-    def add(self, inputs: tuple[Tensor, ...], preds: Tensor, targets: Tensor | None) -> None:
-        """Keep one batch."""
+    def add(self, inputs: tuple[Tensor, ...], preds: Tensor, targets: Tensor | None,
+            loss_func: LossFunc | None) -> None:
+        """Keep one batch (`loss_func` gives the per-item losses when they are kept)."""
         sequence = is_sequence_output(preds, targets)
         preds, flat_targets = flatten_items(preds.detach(), targets)
         self.preds.append(preds.float().cpu())
@@ -142,8 +143,8 @@ class PredictionCollector:
         if self.keep_inputs:
             self.inputs.append(tuple((t.reshape(-1) if sequence else t).detach().cpu()
                                      for t in inputs))
-        if self.keep_losses and flat_targets is not None and self.loss_func is not None:
-            self.losses.append(loss_per_item(self.loss_func, preds, flat_targets).cpu())
+        if self.keep_losses and flat_targets is not None and loss_func is not None:
+            self.losses.append(loss_per_item(loss_func, preds, flat_targets).cpu())
 
     def result(self, pad_value: float = 0) -> KeptPredictions:
         """Everything kept, concatenated (ragged batches padded with `pad_value`)."""
@@ -184,7 +185,7 @@ class LearnerPredictions:
     def _validate_batch(self) -> None:
         self._predict_and_loss()
         if self._collector is not None:
-            self._collector.add(self.inputs, self.preds, self.targets)
+            self._collector.add(self.inputs, self.preds, self.targets, self.loss_func)
         if self.loss is None:
             return
         size = self.targets.numel()
@@ -251,7 +252,7 @@ class LearnerPredictions:
             ...     with_input=True, with_decoded=True, with_loss=True)
         """
         loader = self._resolve_loader(ds)
-        collector = PredictionCollector(with_input, with_loss, self.loss_func)
+        collector = PredictionCollector(with_input, with_loss)
         self._evaluate(loader, collector)
         kept = collector.result(getattr(loader, "pad_id", 0))
         if reorder and not getattr(loader, "shuffle", False):

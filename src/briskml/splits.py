@@ -20,7 +20,8 @@ import pandas as pd
 from briskml.checks import check_probability
 from briskml.errors import ConfigError, DataError
 
-_BOOLEAN_TEXT = {"true": True, "false": False, "1": True, "0": False}
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
 
 
 def split_rows(n: int, valid_pct: float = 0.2, seed: int | None = None
@@ -80,22 +81,30 @@ def valid_positions(valid_idx: Any, n: int) -> np.ndarray:
     return positions.astype(np.int64)
 
 
-def valid_col_mask(df: pd.DataFrame, valid_col: str | None) -> np.ndarray | None:
-    """The boolean column `valid_col` (True/False, 1/0, or their text) as a mask, or None."""
+def valid_col_mask(df: pd.DataFrame, valid_col: str | None, argument: str = "valid_col"
+                   ) -> np.ndarray | None:
+    """The column `valid_col` as a boolean mask of the validation rows (None when not given).
+
+    It may hold booleans, 1/0, or text such as true/false, yes/no, t/f, y/n, 1/0 (any case,
+    spaces ignored). `argument` names the option in messages ("--valid-col" on the command line).
+    """
     if valid_col is None:
         return None
     if valid_col not in df.columns:
-        raise DataError(f"valid_col {valid_col!r} is not a column; the columns are "
+        raise DataError(f"{argument} {valid_col!r} is not a column; the columns are "
                         f"{[str(name) for name in df.columns]}.")
     values = df[valid_col]
     if values.isna().any():
-        raise DataError(f"valid_col {valid_col!r} has {int(values.isna().sum())} missing "
+        raise DataError(f"{argument} {valid_col!r} has {int(values.isna().sum())} missing "
                         "values; fill it with True (validation) or False (training).")
-    if values.dtype == object:
-        values = values.astype(str).str.lower().map(_BOOLEAN_TEXT)
-        if values.isna().any():
-            raise DataError(f"valid_col {valid_col!r} must hold booleans (True/False or 1/0).")
-    elif values.dtype.kind in "iuf" and not values.isin([0, 1]).all():
-        raise DataError(f"valid_col {valid_col!r} must hold booleans (True/False or 1/0); it holds "
-                        f"other numbers, e.g. {values[~values.isin([0, 1])].iloc[0]!r}.")
-    return values.to_numpy().astype(bool)
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(values.dtype) and values.isin([0, 1]).all():
+        return values.to_numpy() == 1
+    text = values.astype(str).str.strip().str.lower()
+    unknown = ~text.isin(_TRUE | _FALSE)
+    if unknown.any():
+        examples = pd.unique(values[unknown])[:3].tolist()
+        raise DataError(f"{argument} {valid_col!r} must hold true/false or 1/0 for every row; it "
+                        f"holds {examples} ({int(unknown.sum())} such rows).")
+    return text.isin(_TRUE).to_numpy()

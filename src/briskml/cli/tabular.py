@@ -33,6 +33,7 @@ from briskml.cli._common import (
 from briskml.errors import DataError
 from briskml.frames import check_columns
 from briskml.metrics import accuracy, rmse
+from briskml.splits import valid_col_mask
 from briskml.tabular import (
     TabularData,
     TabularLearner,
@@ -69,8 +70,6 @@ YBlock = Annotated[str | None, typer.Option(
     "--y-block", metavar="KIND", help="category, regression or multi_label, when the guess from "
     "y's type is wrong (e.g. 0/1 integers meant as classes).", show_default=False)]
 
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
 
 
 @dataclass(frozen=True)
@@ -164,24 +163,6 @@ def _valid_pct(options: TabularOptions) -> float:
 
 def _valid_rows(df: pd.DataFrame, valid_col: str | None) -> np.ndarray | None:
     """Positions of the rows whose --valid-col is true (bool, 0/1, or true/false text)."""
-    if valid_col is None:
-        return None
-    if valid_col not in df.columns:
-        raise DataError(f"--valid-col {valid_col!r} is not a column of the table; its columns are "
-                        f"{list(df.columns)}.")
-    return np.flatnonzero(_as_flags(df[valid_col], valid_col))
-
-
-def _as_flags(values: pd.Series, name: str) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return values.to_numpy(dtype=bool)
-    if pd.api.types.is_numeric_dtype(values.dtype) and values.isin([0, 1]).all():
-        return values.to_numpy() == 1
-    text = values.astype(str).str.strip().str.lower()
-    unknown = ~text.isin(_TRUE | _FALSE)
-    if unknown.any():
-        examples = pd.unique(values[unknown])[:3].tolist()
-        raise DataError(f"--valid-col {name!r} must hold true/false or 1/0 for every row; it "
-                        f"holds {examples} ({int(unknown.sum())} such rows).")
-    return text.isin(_TRUE).to_numpy()
+    mask = valid_col_mask(df, valid_col, "--valid-col")
+    return None if mask is None else np.flatnonzero(mask)
 

@@ -39,7 +39,8 @@ def test_each_check_names_the_argument_and_the_value(check, value, message):
 
 
 def test_a_hint_says_how_to_fix_it_and_choices_are_listed():
-    with pytest.raises(ConfigError, match="freeze_epochs must be a positive integer; got 0. Use 0"):
+    expected = r"freeze_epochs must be a positive integer; got 0\. Use 0"
+    with pytest.raises(ConfigError, match=expected):
         check_positive_int(0, "freeze_epochs", "Use 0 to skip the frozen stage.")
     with pytest.raises(ConfigError, match="unknown must be one of 'warn', 'error'; got 'x'"):
         check_one_of("x", ("warn", "error"), "unknown")

@@ -37,7 +37,7 @@ def test_an_export_records_its_version_and_the_briskml_that_wrote_it(exported):
 
 def test_a_file_from_a_newer_briskml_is_refused_with_the_fix(exported):
     _rewrite(exported, export_version=3)
-    with pytest.raises(FileFormatError, match="newer briskml .*format 3.*upgrade briskml"):
+    with pytest.raises(FileFormatError, match=r"newer briskml .*format 3.*upgrade briskml"):
         bm.load_learner(exported)
 
 

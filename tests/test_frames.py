@@ -8,7 +8,8 @@ from briskml.frames import check_columns, numeric_column, require_frame
 
 def test_a_misspelt_column_gets_the_closest_names():
     df = pd.DataFrame({"age": [1], "salary": ["x"]})
-    with pytest.raises(DataError, match=r"Column 'agee' \(in cont_names\) .* closest names: \['age'\]"):
+    expected = r"Column 'agee' \(in cont_names\) .* closest names: \['age'\]"
+    with pytest.raises(DataError, match=expected):
         check_columns(df, {"cont_names": ["agee"]})
     with pytest.raises(DataError, match=r"the columns are \['age', 'salary'\]"):
         check_columns(df, {"y": ["zzz"]})

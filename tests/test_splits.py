@@ -42,7 +42,8 @@ def test_bad_valid_idx_is_explained(valid_idx, message):
 
 
 def test_a_split_that_leaves_too_few_training_rows_names_the_items():
-    with pytest.raises(DataError, match="leaves 1 training ratings of 3; training needs at least 2"):
+    expected = "leaves 1 training ratings of 3; training needs at least 2"
+    with pytest.raises(DataError, match=expected):
         split(3, valid_idx=[0, 1], what="ratings", min_train=2)
     with pytest.raises(DataError, match="no documents"):
         split(0, what="documents")

@@ -10,15 +10,17 @@ Example:
 from briskml.text.awd_lstm import AWD_LSTM, AWDLSTM, AWDLSTMConfig, AWDLSTMLanguageModel
 from briskml.text.classifier import TextClassifierLearner, ensemble, text_classifier_learner
 from briskml.text.classifier_model import AWDLSTMClassifier, TextClassifierConfig
-from briskml.text.corpus import TokenizedCorpus
 from briskml.text.data import TextData
 from briskml.text.fastai_import import import_fastai_lm
 from briskml.text.lm_learner import LanguageModelLearner, language_model_learner
 from briskml.text.loaders import ClassificationLoader, LMLoader
 from briskml.text.pretrain import pretrain_lm
-from briskml.text.rules import SPECIAL_TOKENS
-from briskml.text.subword import SentencePieceTokenizer
-from briskml.text.tokenize import Tokenizer
+from briskml.text.tokenizer import (
+    SPECIAL_TOKENS,
+    SentencePieceTokenizer,
+    TokenizedCorpus,
+    Tokenizer,
+)
 from briskml.text.vocab import Vocab
 
 __all__ = [

@@ -33,7 +33,7 @@ from briskml.text.classifier_model import AWDLSTMClassifier, classifier_config, 
 from briskml.text.data import TextData
 from briskml.text.loaders import ClassificationLoader
 from briskml.text.text_learner import TextLearner
-from briskml.text.tokenize import join_fields
+from briskml.text.tokenizer import join_fields
 
 PREDICT_BS = 64
 # fit_gradual's stages: (freeze_to argument, divisor of lr for the top group).

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -21,11 +22,19 @@ import torch
 
 from briskml.errors import ConfigError, DataError, FileFormatError
 from briskml.text.arrays import read_arrays, write_arrays
-from briskml.text.corpus import TokenizedCorpus
 from briskml.text.labels import encode_labels, split_documents
 from briskml.text.loaders import ClassificationLoader, LMLoader
-from briskml.text.tokenize import BaseTokenizer, Tokenizer, join_fields, tokenizer_from_dict
+from briskml.text.tokenizer import (
+    BaseTokenizer,
+    TokenizedCorpus,
+    Tokenizer,
+    join_fields,
+    tokenizer_from_json,
+)
 from briskml.text.vocab import Vocab
+
+# The tokenizer state briskml 0.1.0 saved as arrays of a TextData file.
+_TOKENIZER_ARRAYS_0_1_0 = ("sentencepiece_model",)
 
 
 @dataclass(frozen=True)
@@ -285,9 +294,8 @@ class TextData:
             arrays["valid_docs"] = self.valid_docs
         if self.labels is not None:
             arrays["labels"] = self.labels
-        arrays.update(self.tokenizer.state_arrays())
         meta = {"kind": "text_data", "vocab": self.vocab.to_dict(),
-                "tokenizer": self.tokenizer.to_dict(), "classes": self.classes,
+                "tokenizer": self.tokenizer.to_json(), "classes": self.classes,
                 "settings": {"for_lm": self.for_lm, "bs": self.bs,
                              "seq_len": self.settings.seq_len,
                              "backwards": self.settings.backwards}}
@@ -300,7 +308,8 @@ class TextData:
         arrays, meta = read_arrays(path, mmap=True)
         if meta.get("kind") != "text_data":
             raise FileFormatError(f"'{path}' holds {meta.get('kind')!r}, not TextData.")
-        tokenizer = tokenizer or tokenizer_from_dict(meta["tokenizer"], arrays, str(path))
+        tokenizer = tokenizer or tokenizer_from_json(_tokenizer_json(meta["tokenizer"], arrays),
+                                                     f"'{path}'")
         saved = TextSettings(**{**meta["settings"], **settings})
         return cls(arrays["ids"], arrays["offsets"], Vocab.from_dict(meta["vocab"]), tokenizer,
                    arrays["train_docs"], arrays.get("valid_docs"), arrays.get("labels"),
@@ -358,3 +367,13 @@ def _labels(df: pd.DataFrame, label_col: str | None, train_docs: np.ndarray, for
 def _read_texts(paths: Sequence[Path]) -> Iterator[str]:
     for path in paths:
         yield Path(path).read_bytes().decode("utf-8", errors="replace")
+
+
+def _tokenizer_json(document: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The saved tokenizer as `to_json` writes it; files of briskml 0.1.0 kept its options alone
+    and its trained state (a sentencepiece model) as arrays beside the tokens."""
+    if "settings" in document:
+        return document
+    state = {name: base64.b64encode(np.asarray(arrays[name]).tobytes()).decode("ascii")
+             for name in _TOKENIZER_ARRAYS_0_1_0 if name in arrays}
+    return {"settings": document, "state": state}

@@ -30,8 +30,8 @@ from briskml.losses import cross_entropy_flat
 from briskml.text.awd_lstm import LM_DROPOUTS, AWDLSTMConfig, AWDLSTMLanguageModel
 from briskml.text.awd_lstm import language_model_splitter as splitter
 from briskml.text.lm_learner import LanguageModelLearner
-from briskml.text.rules import PAD, SPECIAL_TOKENS, UNK
-from briskml.text.tokenize import Tokenizer
+from briskml.text.tokenizer import Tokenizer
+from briskml.text.tokenizer.rules import PAD, SPECIAL_TOKENS, UNK
 from briskml.text.vocab import Vocab
 
 # fastai's LSTM parameter names (inside "0.rnns.<i>.") -> ours (inside "encoder.layers.<i>.").

@@ -33,8 +33,8 @@ from briskml.text.awd_lstm import (
 )
 from briskml.text.data import TextData
 from briskml.text.generate import SamplingOptions, banned_ids, generate_ids
-from briskml.text.rules import BOS, EOS
 from briskml.text.text_learner import TextLearner
+from briskml.text.tokenizer.rules import BOS, EOS
 from briskml.text.transfer import (
     ARCHITECTURE_FIELDS,
     check_direction,

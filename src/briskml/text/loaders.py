@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from briskml.errors import ConfigError, DataError
-from briskml.text.corpus import ragged_ranges, token_positions
+from briskml.text.tokenizer.corpus import ragged_ranges, token_positions
 
 Batch = tuple[Tensor, Tensor]
 # The lessons' variable window: usually seq_len, sometimes half, with normal noise.

@@ -20,7 +20,7 @@ from briskml.errors import DataError
 from briskml.text.awd_lstm import AWDLSTMConfig
 from briskml.text.data import TextData
 from briskml.text.lm_learner import LanguageModelLearner, language_model_learner
-from briskml.text.tokenize import BaseTokenizer
+from briskml.text.tokenizer import BaseTokenizer
 
 # A top-level WikiText heading (" = Title = "), where a new article starts.
 _WIKITEXT_HEADING = re.compile(r"^ = [^=].* = $")

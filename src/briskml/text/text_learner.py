@@ -22,14 +22,12 @@ from briskml.learner import Learner
 from briskml.text.awd_lstm import AWDLSTMConfig
 from briskml.text.callbacks import ActivationRegularizer, ResetHiddenState
 from briskml.text.memory import keep_freed_memory
-from briskml.text.tokenize import BaseTokenizer, Tokenizer
+from briskml.text.tokenizer import BaseTokenizer, Tokenizer, tokenizer_from_json
 from briskml.text.transfer import (
     check_architecture,
     check_direction,
     check_same_vocab,
     read_text_weights,
-    tokenizer_from_json,
-    tokenizer_to_json,
     write_encoder,
 )
 from briskml.text.vocab import Vocab
@@ -126,7 +124,7 @@ class TextLearner(Learner):
 
     # ----- export --------------------------------------------------------------------------------
     def _export_extra(self) -> dict[str, Any]:
-        return {"vocab": self.vocab.to_dict(), "tokenizer": tokenizer_to_json(self.tokenizer),
+        return {"vocab": self.vocab.to_dict(), "tokenizer": self.tokenizer.to_json(),
                 "backwards": self.backwards}
 
     @staticmethod

@@ -8,14 +8,12 @@ language model can feed `pretrained=`.
 
 from __future__ import annotations
 
-import base64
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -24,7 +22,7 @@ from briskml.download import download
 from briskml.errors import BriskWarning, ConfigError, FileFormatError
 from briskml.persist import read_bundle, write_bundle
 from briskml.text.awd_lstm import ARCHITECTURE_FIELDS, AWDLSTMConfig
-from briskml.text.tokenize import BaseTokenizer, tokenizer_from_dict
+from briskml.text.tokenizer import BaseTokenizer, upgrade_tokenizer_json
 from briskml.text.vocab import Vocab
 
 ENCODER_CONTENT = "text_encoder"
@@ -44,21 +42,6 @@ class TextWeights:
     tokenizer: dict[str, Any] | None
     source: str
     backwards: bool | None = None  # the reading direction it was trained in (None: not recorded)
-
-
-# ----- tokenizers in JSON ---------------------------------------------------------------------
-def tokenizer_to_json(tokenizer: BaseTokenizer) -> dict[str, Any]:
-    """The tokenizer's settings, with any trained state (a subword model) as base64 text."""
-    state = {name: base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
-             for name, array in tokenizer.state_arrays().items()}
-    return {"settings": tokenizer.to_dict(), "state": state}
-
-
-def tokenizer_from_json(document: dict[str, Any], source: str) -> BaseTokenizer:
-    """Rebuild what `tokenizer_to_json` wrote."""
-    arrays = {name: np.frombuffer(base64.b64decode(text), dtype=np.uint8)
-              for name, text in document.get("state", {}).items()}
-    return tokenizer_from_dict(document["settings"], arrays, source)
 
 
 # ----- reading files --------------------------------------------------------------------------
@@ -125,7 +108,7 @@ def write_encoder(path: Path, encoder: nn.Module, config: AWDLSTMConfig, vocab: 
     meta = {"content": ENCODER_CONTENT, "config": {name: getattr(config, name)
                                                    for name in ENCODER_FIELDS},
             "vocab": vocab.to_dict(), "backwards": backwards,
-            "tokenizer": None if tokenizer is None else tokenizer_to_json(tokenizer)}
+            "tokenizer": None if tokenizer is None else tokenizer.to_json()}
     tensors = {f"encoder.{key}": value for key, value in encoder.state_dict().items()}
     return write_bundle(path, tensors, meta)
 
@@ -174,10 +157,10 @@ def warn_if_other_tokenizer(tokenizer: BaseTokenizer, found: dict[str, Any] | No
     """A pretrained model read text split differently: say so, it will transfer poorly."""
     if found is None:
         return
-    settings = found.get("settings", {})
-    if settings and settings != tokenizer.to_dict():
+    settings = upgrade_tokenizer_json(found, source)["settings"]
+    if settings != tokenizer.options():
         warnings.warn(f"'{source}' was trained on text tokenised with {settings}, but this data "
-                      f"uses {tokenizer.to_dict()}; words split differently transfer poorly.",
+                      f"uses {tokenizer.options()}; words split differently transfer poorly.",
                       BriskWarning, stacklevel=3)
 
 

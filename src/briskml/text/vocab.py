@@ -14,8 +14,8 @@ from torch import Tensor
 
 from briskml.errors import ConfigError, FileFormatError
 from briskml.persist import write_json
-from briskml.text.corpus import TokenizedCorpus
-from briskml.text.rules import PAD, SPECIAL_TOKENS, UNK
+from briskml.text.tokenizer.corpus import TokenizedCorpus
+from briskml.text.tokenizer.rules import PAD, SPECIAL_TOKENS, UNK
 
 _FORMAT = "briskml.vocab"
 _VERSION = 1

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from briskml.errors import ConfigError
-from briskml.text.corpus import ChunkResult, ragged_ranges
-from briskml.text.rules import (
+from briskml.text.tokenizer.corpus import ChunkResult, ragged_ranges
+from briskml.text.tokenizer.rules import (
     BOS,
     EOS,
     SPECIAL_TOKENS,

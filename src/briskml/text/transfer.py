@@ -3,7 +3,9 @@
 An encoder file (`save_encoder`) is a briskml bundle holding the AWD-LSTM encoder's tensors
 ("encoder.*"), its architecture and its vocabulary. An exported language model (or classifier)
 holds the same encoder under "model.encoder.*", so either can feed `load_encoder`, and an exported
-language model can feed `pretrained=`.
+language model can feed `pretrained=`. Exports of both file formats are read (2: the text
+pipeline's JSON under "pipeline"; 1, briskml 0.1.0: its parts under "extra"); every file stores
+its tokenizer as `BaseTokenizer.to_json` writes it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from briskml.download import download
 from briskml.errors import BriskWarning, ConfigError, FileFormatError
 from briskml.persist import read_bundle, write_bundle
 from briskml.text.awd_lstm import ARCHITECTURE_FIELDS, AWDLSTMConfig
+from briskml.text.pipeline import pipeline_json_from_0_1_0
 from briskml.text.tokenizer import BaseTokenizer, upgrade_tokenizer_json
 from briskml.text.vocab import Vocab
 
@@ -39,7 +42,7 @@ class TextWeights:
     tensors: dict[str, Tensor]
     config: dict[str, Any]
     vocab: Vocab
-    tokenizer: dict[str, Any] | None
+    tokenizer: dict[str, Any] | None   # as BaseTokenizer.to_json writes it
     source: str
     backwards: bool | None = None  # the reading direction it was trained in (None: not recorded)
 
@@ -78,8 +81,11 @@ def read_text_weights(path: str | os.PathLike, need_decoder: bool = False) -> Te
     tensors, meta = read_bundle(path)
     content, kind = meta.get("content"), meta.get("kind")
     if content == ENCODER_CONTENT and not need_decoder:
+        tokenizer = meta.get("tokenizer")
+        if tokenizer is not None:
+            tokenizer = upgrade_tokenizer_json(tokenizer, f"'{path}'")
         return TextWeights(_strip(tensors, ""), meta["config"], _vocab(meta["vocab"], path),
-                           meta.get("tokenizer"), str(path), meta.get("backwards"))
+                           tokenizer, str(path), meta.get("backwards"))
     allowed = ("text_lm",) if need_decoder else TEXT_KINDS
     if content != "learner" or kind not in allowed:
         found = f"an exported {kind!r} learner" if content == "learner" else f"a {content!r} file"
@@ -89,9 +95,21 @@ def read_text_weights(path: str | os.PathLike, need_decoder: bool = False) -> Te
     config = meta["model"]["config"]
     if kind == "text_classifier":
         config = config["encoder"]
-    extra = meta.get("extra", {})
-    return TextWeights(_strip(tensors, "model."), config, _vocab(extra["vocab"], path),
-                       extra.get("tokenizer"), str(path), extra.get("backwards"))
+    pipeline = exported_pipeline_json(meta, str(path))
+    return TextWeights(_strip(tensors, "model."), config, _vocab(pipeline["vocab"], path),
+                       pipeline["tokenizer"], str(path), pipeline["backwards"])
+
+
+def exported_pipeline_json(meta: dict[str, Any], source: str) -> dict[str, Any]:
+    """The text pipeline JSON of an exported text learner of either file format: 2 keeps it
+    under "pipeline", 1 (briskml 0.1.0) its parts under "extra"."""
+    if meta.get("export_version", 1) == 1:
+        return pipeline_json_from_0_1_0(meta.get("extra"), source)
+    pipeline = meta.get("pipeline")
+    if not isinstance(pipeline, dict) or "vocab" not in pipeline or "tokenizer" not in pipeline:
+        raise FileFormatError(f"'{source}' holds no text pipeline (vocabulary and tokenizer); "
+                              "export the model again.")
+    return pipeline
 
 
 def _strip(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:

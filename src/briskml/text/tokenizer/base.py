@@ -29,9 +29,9 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import pandas as pd
 
+import briskml.text.tokenizer.rules as rule_module
 from briskml.errors import BriskWarning, ConfigError, FileFormatError
 from briskml.frames import check_columns
-from briskml.text.tokenizer import rules as rule_module
 from briskml.text.tokenizer.corpus import (
     CorpusBuilder,
     TokenizedCorpus,

@@ -165,6 +165,7 @@ class AWDLSTM(nn.Module):
 
     def forward(self, tokens: Tensor, state: list[LayerState] | None = None,
                 weights_hh: list[Tensor] | None = None) -> tuple[Tensor, list[LayerState]]:
+        """The last layer's output (batch, seq_len, emb_sz) and every layer's new state."""
         embedded = embedding_with_dropout(tokens, self.embedding.weight, self.config.embed_p,
                                           self.training, self.config.pad_token)
         output = self.input_dropout(embedded)  # (batch, seq_len, emb_sz)
@@ -218,6 +219,7 @@ class AWDLSTMLanguageModel(nn.Module):
         self.activations = None
 
     def forward(self, tokens: Tensor) -> Tensor:
+        """Next-token logits (batch, seq_len, vocab_size), continuing the kept hidden state."""
         state = self.state
         if state is not None and state[0][0].shape[1] != tokens.shape[0]:
             state = None

@@ -99,7 +99,7 @@ class TextClassifierLearner(TextLearner):
             >>> learn.predict(df, text_cols="text").head()    # one row per review
         """
         if isinstance(item, str):
-            probabilities = self._run_model(self.pipeline.inputs(item))[0]
+            probabilities = self._run_model(self.pipeline.ids(item).unsqueeze(0))[0]
             best = int(probabilities.argmax())
             return self.classes[best], dict(zip(self.classes, probabilities.tolist(), strict=True))
         if isinstance(item, pd.DataFrame):

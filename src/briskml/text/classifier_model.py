@@ -112,6 +112,7 @@ class _ActivationSums:
         self.num_changes = 0
 
     def add(self, output: Tensor, inside: Tensor) -> None:
+        """Add a chunk's squared outputs and changes over its real tokens."""
         features = output.shape[-1]
         self.squares = self.squares + (output.float().pow(2) * inside.unsqueeze(-1)).sum()
         self.num_values += int(inside.sum()) * features
@@ -122,6 +123,7 @@ class _ActivationSums:
             self.num_changes += int(both.sum()) * features
 
     def terms(self) -> tuple[Tensor, Tensor] | None:
+        """(AR, TAR) means, or None when no chunk backpropagated."""
         if not self.num_values or not isinstance(self.squares, Tensor):
             return None
         ar = self.squares / self.num_values
@@ -169,6 +171,7 @@ class AWDLSTMClassifier(nn.Module):
         self.activation_sums = None
 
     def forward(self, tokens: Tensor) -> Tensor:
+        """Class logits (batch, n_classes) for token rows padded at the end, in any order."""
         pad = self.config.encoder.pad_token
         lengths = (tokens != pad).sum(dim=1)  # padding sits at the end of each row
         order = torch.argsort(lengths, descending=True, stable=True)

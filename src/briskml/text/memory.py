@@ -3,12 +3,13 @@
 A language model's logits are (batch x seq_len x vocab): 536 MB for bs=64, seq_len=72 and a
 30,000-word vocabulary, with as much again for their gradient. glibc hands every block over
 32 MB straight back to the kernel when it is freed, so each batch maps those pages afresh and the
-kernel zeroes them one fault at a time. On the 2-core machine this library is benchmarked on, that
-doubled the time of the decoder and the loss (9.7 s -> 4.4 s per batch once memory is kept;
-bench/lm_throughput.py). Raising glibc's mmap and trim thresholds keeps freed blocks for reuse,
-as PyTorch's own GPU allocator does; the process then holds on to its peak memory.
+kernel zeroes them one fault at a time, which slows the decoder and the loss on a CPU
+(bench/lm_throughput.py measures it). Raising glibc's mmap and trim thresholds keeps freed blocks
+for reuse, as PyTorch's own GPU allocator does; the process then holds on to its peak memory.
 
-Set BRISKML_KEEP_FREED_MEMORY=0 to leave the allocator alone.
+This is a process-wide setting: `set_malloc_option` is the one place it is made, and only
+`keep_freed_memory` calls it (TextLearner does, for a model on the CPU). Set
+BRISKML_KEEP_FREED_MEMORY=0 to leave the allocator alone.
 """
 
 from __future__ import annotations

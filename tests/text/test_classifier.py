@@ -1,6 +1,8 @@
 """The classifier learner: encoder transfer, gradual unfreezing, prediction on raw text, export,
 backwards models and the ensemble."""
 
+import json
+
 import pandas as pd
 import pytest
 import torch
@@ -14,6 +16,7 @@ from briskml.text import (
     ensemble,
     language_model_learner,
     text_classifier_learner,
+    text_columns,
 )
 
 TINY = dict(emb_sz=16, n_hid=24, n_layers=2)
@@ -71,7 +74,7 @@ def test_fit_gradual_follows_the_lessons_recipe(data_clas, monkeypatch):
 
     def record(n_epoch, lr_max, moms):
         frozen = sum(not group[0].requires_grad for group in learn.layer_groups)
-        calls.append((frozen, n_epoch, lr_max, tuple(moms)))
+        calls.append((frozen, n_epoch, lr_max, moms))
 
     monkeypatch.setattr(learn, "fit_one_cycle", record)
     learn.fit_gradual(lr=2e-2, epochs=(1, 1, 1, 2))
@@ -82,7 +85,12 @@ def test_fit_gradual_follows_the_lessons_recipe(data_clas, monkeypatch):
     assert calls[0][2] == 2e-2
     assert calls[1][2] == slice(1e-2 / factor, 1e-2)
     assert calls[2][2] == slice(5e-3 / factor, 5e-3)
-    assert calls[3][1:] == (2, slice(1e-3 / factor, 1e-3), (0.8, 0.7))
+    # moms=None: fit_one_cycle takes the text learner's default, ULMFiT's (0.8, 0.7, 0.8).
+    assert calls[3][1:] == (2, slice(1e-3 / factor, 1e-3), None)
+    assert learn.default_moms == (0.8, 0.7, 0.8)
+    calls.clear()
+    learn.fit_gradual(epochs=(1, 0, 0, 0), moms=(0.9, 0.8))
+    assert calls == [(3, 1, 2e-2, (0.9, 0.8))]
 
 
 def test_fit_gradual_skips_stages_a_one_layer_model_lacks(data_clas, monkeypatch):
@@ -144,17 +152,61 @@ def test_a_dataframe_without_a_text_column_needs_text_cols(trained):
         trained.predict(pd.DataFrame({"a": ["x"], "b": ["y"]}))
 
 
-def test_get_preds_follow_the_document_order(trained, data_clas):
+def test_get_preds_follow_the_document_order(trained, data_clas, reviews):
     probabilities, targets = trained.get_preds()
     expected = torch.from_numpy(data_clas.labels[data_clas.valid_docs])
     assert torch.equal(targets, expected)
     assert probabilities.shape == (len(data_clas.valid_docs), 2)
+    # row i is document valid_docs[i], although the loader serves them longest first
+    assert not torch.equal(data_clas.valid.order, torch.arange(len(data_clas.valid_docs)))
+    texts = reviews["text"].iloc[data_clas.valid_docs].tolist()
+    predicted = trained.predict(texts)
+    torch.testing.assert_close(probabilities[:, 1],
+                               torch.tensor(predicted["probability_positive"].to_numpy()),
+                               atol=1e-5, rtol=0)
+
+
+def test_get_preds_with_inputs_decoded_labels_and_losses(trained, data_clas):
+    inputs, probabilities, targets, decoded, losses = trained.get_preds(
+        with_input=True, with_decoded=True, with_loss=True)
+    assert inputs.shape[0] == len(data_clas.valid_docs) == len(losses) == len(decoded)
+    pad = data_clas.vocab.pad_id
+    for row, document in zip(inputs[:5], data_clas.valid_docs[:5], strict=True):
+        start, end = data_clas.offsets[document], data_clas.offsets[document + 1]
+        assert row[:end - start].tolist() == data_clas.ids[start:end].tolist()
+        assert (row[end - start:] == pad).all()
+    assert decoded.tolist() == [trained.classes[i] for i in probabilities.argmax(1).tolist()]
+    assert torch.equal(targets, torch.from_numpy(data_clas.labels[data_clas.valid_docs]))
+    assert losses.mean().item() == pytest.approx(trained.validate()["valid_loss"], rel=1e-4)
+
+
+def test_predict_table_finds_the_text_column_and_keeps_the_index(trained, reviews):
+    texts = reviews["text"].iloc[[3, 4]].tolist()
+    rows = pd.DataFrame({"id": [10, 11], "review": texts}, index=[7, 9])
+    table = trained.predict_table(rows)
+    assert list(table.index) == [7, 9]
+    assert list(table.columns) == ["prediction", "probability_negative", "probability_positive"]
+    expected = trained.predict(texts).set_axis(rows.index)
+    pd.testing.assert_frame_equal(table, expected)
+    pd.testing.assert_frame_equal(trained.predict_table(rows, text_cols=["review"]), expected)
+    pd.testing.assert_frame_equal(trained.predict(rows), expected)
+
+
+def test_text_columns_are_named_or_guessed():
+    assert text_columns(pd.DataFrame({"text": ["a"], "title": ["b"]})) == ["text"]
+    assert text_columns(pd.DataFrame({"id": [1], "review": ["b"]})) == ["review"]
+    assert text_columns(pd.DataFrame({"a": ["x"], "b": ["y"]}), "b") == ["b"]
+    with pytest.raises(bm.DataError, match=r"text_cols=.*2 columns hold strings"):
+        text_columns(pd.DataFrame({"a": ["x"], "b": ["y"]}))
+    with pytest.raises(bm.DataError, match=r"'body' \(in text_cols\)"):
+        text_columns(pd.DataFrame({"a": ["x"]}), ["body"])
 
 
 def test_an_exported_classifier_predicts_the_same(trained, tmp_path, reviews):
     loaded = bm.load_learner(trained.export(tmp_path / "clas.brisk"))
     assert isinstance(loaded, TextClassifierLearner)
     assert loaded.classes == trained.classes and loaded.vocab == trained.vocab
+    assert json.loads(json.dumps(loaded.describe()))["pipeline"]["classes"] == trained.classes
     texts = reviews["text"].head(6).tolist()
     pd.testing.assert_frame_equal(loaded.predict(texts), trained.predict(texts))
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from briskml.errors import ConfigError
+from briskml.layers import LinBnDrop
 from briskml.text import AWDLSTMClassifier, AWDLSTMConfig, TextClassifierConfig
 from briskml.text.classifier_model import classifier_config, classifier_splitter
 
@@ -81,12 +82,37 @@ def test_layer_groups_are_embedding_each_layer_and_head():
 
 def test_the_head_pools_three_times_emb_sz():
     model = make_model()
-    assert model.head[0].num_features == 3 * ENCODER.emb_sz
-    assert model.head[1].p == pytest.approx(ENCODER.output_p)
+    assert model.head[0].bn.num_features == 3 * ENCODER.emb_sz
+    assert model.head[0].drop.p == pytest.approx(ENCODER.output_p)
+
+
+def test_the_head_is_fastais_pooling_head_of_linbndrop_blocks():
+    model = make_model()
+    assert [type(block) for block in model.head] == [LinBnDrop, LinBnDrop]
+    assert [block.lin_first for block in model.head] == [False, False]
+    assert [block.use_act for block in model.head] == [True, False]   # no ReLU on the logits
+    assert model.head[0].linear.out_features == 8 and model.head[1].linear.out_features == 3
+
+
+def test_upgrade_state_renames_the_0_1_0_head():
+    model = make_model()
+    # briskml 0.1.0's head: [BatchNorm, Dropout, Linear, ReLU, BatchNorm, Dropout, Linear]
+    old_names = {"0.bn": "0", "0.linear": "2", "1.bn": "4", "1.linear": "6"}
+    saved = {}
+    for key, value in model.state_dict().items():
+        if key.startswith("head."):
+            _, block, layer, rest = key.split(".", 3)
+            key = f"head.{old_names[f'{block}.{layer}']}.{rest}"
+        saved[key] = value
+    assert "head.4.running_mean" in saved and "head.6.weight" in saved
+    upgraded = AWDLSTMClassifier.upgrade_state(saved)
+    assert upgraded.keys() == model.state_dict().keys()
+    for key, value in model.state_dict().items():
+        assert torch.equal(upgraded[key], value)
 
 
 def test_mismatched_head_sizes_are_refused():
-    with pytest.raises(ConfigError, match="ps has 2 values for 1 hidden"):
+    with pytest.raises(ConfigError, match=r"ps has 2 value\(s\) for 1 layer"):
         TextClassifierConfig(ENCODER, 2, lin_ftrs=(50,), ps=(0.1, 0.2))
     with pytest.raises(ConfigError, match="at least 2 classes"):
         TextClassifierConfig(ENCODER, 1)

@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.splits import split_rows
 from briskml.text import LMLoader, SentencePieceTokenizer, TextData, Vocab
+from briskml.text.arrays import write_arrays
 
 from .conftest import make_reviews
 
@@ -28,6 +30,30 @@ def test_the_same_seed_gives_the_same_split(reviews):
     first = TextData.from_df(reviews, "text", for_lm=True, seed=3, bs=4)
     second = TextData.from_df(reviews, "text", for_lm=True, seed=3, bs=4)
     assert np.array_equal(first.valid_docs, second.valid_docs)
+
+
+def test_a_seeded_split_picks_the_rows_every_application_picks(reviews):
+    # briskml.splits draws for tables, ratings and texts alike: same seed, same validation rows.
+    data = TextData.from_df(reviews, "text", label_col="label", valid_pct=0.2, seed=7, bs=4)
+    train, valid = split_rows(len(reviews), valid_pct=0.2, seed=7)
+    assert np.array_equal(data.valid_docs, valid) and np.array_equal(data.train_docs, train)
+
+
+def test_valid_idx_holds_the_validation_documents(data_lm, reviews):
+    assert data_lm.valid_idx.dtype == np.int64
+    assert np.array_equal(data_lm.valid_idx, data_lm.valid_docs)
+    clas = TextData.from_df(reviews, "text", label_col="label", valid_col="is_valid", bs=4)
+    assert np.array_equal(clas.valid_idx, np.flatnonzero(reviews["is_valid"]))
+    none = TextData.from_df(reviews, "text", for_lm=True, valid_pct=0, bs=4)
+    assert none.valid_docs is None and none.valid is None
+    assert none.valid_idx.dtype == np.int64 and len(none.valid_idx) == 0
+
+
+def test_a_tiny_corpus_still_gets_one_validation_document():
+    df = pd.DataFrame({"text": ["one text here", "another text", "a third text"]})
+    data = TextData.from_df(df, "text", for_lm=True, valid_pct=0.1, seed=0, bs=1, seq_len=2,
+                            min_freq=1)
+    assert len(data.valid_idx) == 1 and len(data.train_docs) == 2
 
 
 def test_classifier_data_decodes_labels_and_shares_the_lm_vocab(reviews, data_lm):
@@ -185,7 +211,7 @@ def test_a_vocab_with_other_special_tokens_is_refused(reviews):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"label_col": "sentiment"}, "label_col='sentiment' is not a column"),
+    ({"label_col": "sentiment"}, r"Column 'sentiment' \(in label_col\) is not in the DataFrame"),
     ({}, "needs label_col"),
     ({"label_col": "label", "bs": 0}, "bs must be a positive integer"),
     ({"label_col": "label", "valid_pct": 1.5}, "valid_pct must be in"),
@@ -215,3 +241,18 @@ def test_sentencepiece_trains_on_the_training_texts_and_round_trips(tmp_path):
     assert tokenizer.decode(pieces) == "I LOVED it!!!"
     loaded = TextData.load(data.save(tmp_path / "sp.textdata"))
     assert loaded.tokenizer("Some text.") == tokenizer("Some text.")
+    # briskml 0.1.0 kept the tokenizer's options apart from its model (an array of the file),
+    # named the built-in rules under briskml.text.rules and stored vocab and classes apart.
+    options = {**tokenizer.options(),
+               "rules": [name.replace("text.tokenizer.rules", "text.rules")
+                         for name in tokenizer.options()["rules"]]}
+    arrays = {"ids": np.asarray(data.ids), "offsets": data.offsets, "train_docs": data.train_docs,
+              "valid_docs": data.valid_docs, "labels": data.labels,
+              "sentencepiece_model": np.frombuffer(tokenizer.model, dtype=np.uint8)}
+    meta = {"kind": "text_data", "vocab": data.vocab.to_dict(), "tokenizer": options,
+            "classes": data.classes,
+            "settings": {"for_lm": False, "bs": 8, "seq_len": 72, "backwards": False}}
+    old = TextData.load(write_arrays(tmp_path / "old.textdata", arrays, meta))
+    assert old.vocab == data.vocab and old.classes == data.classes
+    assert old.tokenizer.options() == tokenizer.options()
+    assert old.tokenizer("Some text.") == tokenizer("Some text.")

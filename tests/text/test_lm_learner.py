@@ -1,11 +1,16 @@
 """The language-model learner: training, AR/TAR, generation, encoders, export and pretrained=."""
 
+import json
+
+import pandas as pd
 import pytest
 import torch
 
 import briskml as bm
+from briskml.checkpoint import read_export
 from briskml.datasets import synthetic_reviews
 from briskml.errors import ConfigError, DataError, FileFormatError
+from briskml.persist import read_bundle
 from briskml.text import (
     AWDLSTMConfig,
     LanguageModelLearner,
@@ -35,7 +40,7 @@ def data_lm(reviews):
 def trained(data_lm, tmp_path_factory):
     learn = language_model_learner(data_lm, config=TINY, seed=0, progress=False,
                                    path=tmp_path_factory.mktemp("lm"))
-    learn.fit_one_cycle(2, 3e-2, moms=(0.8, 0.7))
+    learn.fit_one_cycle(2, 3e-2)
     return learn
 
 
@@ -120,8 +125,51 @@ def test_top_k_one_is_greedy(trained):
         trained.predict("The", n_words=6, temperature=0)
 
 
+def test_get_preds_gives_one_row_per_validation_token(trained, data_lm):
+    probabilities, targets = trained.get_preds()
+    loader = data_lm.valid
+    assert (loader.row_length - 1) % loader.seq_len   # the last window is shorter than the rest
+    # every window of the validation stream, the short last one included
+    assert targets.shape == (loader.bs * (loader.row_length - 1),)
+    assert probabilities.shape == (len(targets), len(data_lm.vocab))
+    torch.testing.assert_close(probabilities.sum(dim=1), torch.ones(len(targets)))
+
+
+def test_get_preds_with_inputs_decoded_tokens_and_losses(trained, data_lm):
+    inputs, probabilities, targets, decoded, losses = trained.get_preds(
+        with_input=True, with_decoded=True, with_loss=True)
+    assert inputs.shape == targets.shape == losses.shape == decoded.shape == (len(probabilities),)
+    first_x, first_y = next(iter(data_lm.valid))
+    assert torch.equal(inputs[:first_x.numel()], first_x.reshape(-1))
+    assert torch.equal(targets[:first_y.numel()], first_y.reshape(-1))
+    best = probabilities.argmax(dim=1)
+    assert decoded.tolist() == [data_lm.vocab.tokens[i] for i in best.tolist()]
+    assert losses.mean().item() == pytest.approx(trained.validate()["valid_loss"], rel=1e-4)
+    raw, _ = trained.get_preds(activation=False)
+    torch.testing.assert_close(raw.softmax(dim=1), probabilities)
+
+
+def test_the_learner_reads_its_parts_through_the_pipeline(trained, data_lm):
+    assert trained.pipeline is data_lm.pipeline
+    assert (trained.vocab, trained.tokenizer, trained.backwards) == \
+        (data_lm.vocab, data_lm.tokenizer, False)
+    with pytest.raises(AttributeError):
+        trained.vocab = Vocab(["xxunk", "xxpad"], special_tokens=["xxunk", "xxpad"])
+    described = json.loads(json.dumps(trained.describe()))
+    assert described["kind"] == "text_lm" and described["pipeline"]["classes"] is None
+    assert trained.default_moms == (0.8, 0.7, 0.8)
+
+
+def test_a_language_model_does_not_predict_tables(trained):
+    with pytest.raises(ConfigError, match=r"learn\.predict\(.*briskml text generate"):
+        trained.predict_table(pd.DataFrame({"text": ["The film was"]}))
+
+
 def test_an_exported_language_model_generates_the_same_text(trained, tmp_path):
     path = trained.export(tmp_path / "lm.brisk")
+    meta, _ = read_export(path)
+    assert meta["export_version"] == 2 and "extra" not in meta
+    assert meta["pipeline"] == json.loads(json.dumps(trained.pipeline.to_json()))
     loaded = bm.load_learner(path)
     assert isinstance(loaded, LanguageModelLearner)
     assert loaded.vocab == trained.vocab and loaded.config == trained.config
@@ -131,7 +179,8 @@ def test_an_exported_language_model_generates_the_same_text(trained, tmp_path):
 
 def test_save_and_load_encoder_round_trip(trained, data_lm, tmp_path):
     trained.path = tmp_path
-    trained.save_encoder("enc")
+    path = trained.save_encoder("enc")
+    assert read_bundle(path)[1]["tokenizer"] == trained.tokenizer.to_json()   # one serialisation
     other = language_model_learner(data_lm, config=TINY, seed=5, progress=False, path=tmp_path)
     other.load_encoder("enc")
     for ours, theirs in zip(other.encoder.parameters(), trained.encoder.parameters(),

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from briskml.errors import ConfigError, FileFormatError
 from briskml.text import Vocab
-from briskml.text.rules import SPECIAL_TOKENS
+from briskml.text.tokenizer.rules import SPECIAL_TOKENS
 
 COUNTS = Counter({"the": 10, "movie": 5, "good": 5, "bad": 2, "rare": 1})
 

@@ -54,11 +54,11 @@ from briskml.text import (
     pretrain_lm,
     text_classifier_learner,
 )
+from briskml.text.tokenizer import tokenizer_from_json
 from briskml.text.transfer import (
     ENCODER_FIELDS,
     TextWeights,
     read_text_weights,
-    tokenizer_from_json,
     write_encoder,
 )
 

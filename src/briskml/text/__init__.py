@@ -1,5 +1,6 @@
-"""Text: the lessons' tokenizer and special tokens, vocabularies, language-model and classifier
-data, and ULMFiT: the AWD-LSTM, language-model and classifier learners, pretraining.
+"""Text: the lessons' tokenizers and special tokens (`briskml.text.tokenizer`), vocabularies,
+the text pipeline, language-model and classifier data, and ULMFiT: the AWD-LSTM, language-model
+and classifier learners, pretraining.
 
 Example:
     >>> from briskml.text import AWD_LSTM, TextData, language_model_learner
@@ -8,17 +9,25 @@ Example:
 """
 
 from briskml.text.awd_lstm import AWD_LSTM, AWDLSTM, AWDLSTMConfig, AWDLSTMLanguageModel
-from briskml.text.classifier import TextClassifierLearner, ensemble, text_classifier_learner
+from briskml.text.classifier import (
+    TextClassifierLearner,
+    ensemble,
+    text_classifier_learner,
+    text_columns,
+)
 from briskml.text.classifier_model import AWDLSTMClassifier, TextClassifierConfig
-from briskml.text.corpus import TokenizedCorpus
 from briskml.text.data import TextData
 from briskml.text.fastai_import import import_fastai_lm
 from briskml.text.lm_learner import LanguageModelLearner, language_model_learner
 from briskml.text.loaders import ClassificationLoader, LMLoader
+from briskml.text.pipeline import TextPipeline
 from briskml.text.pretrain import pretrain_lm
-from briskml.text.rules import SPECIAL_TOKENS
-from briskml.text.subword import SentencePieceTokenizer
-from briskml.text.tokenize import Tokenizer
+from briskml.text.tokenizer import (
+    SPECIAL_TOKENS,
+    SentencePieceTokenizer,
+    TokenizedCorpus,
+    Tokenizer,
+)
 from briskml.text.vocab import Vocab
 
 __all__ = [
@@ -35,6 +44,7 @@ __all__ = [
     "TextClassifierConfig",
     "TextClassifierLearner",
     "TextData",
+    "TextPipeline",
     "TokenizedCorpus",
     "Tokenizer",
     "Vocab",
@@ -43,4 +53,5 @@ __all__ = [
     "language_model_learner",
     "pretrain_lm",
     "text_classifier_learner",
+    "text_columns",
 ]

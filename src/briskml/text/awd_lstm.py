@@ -14,12 +14,14 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from torch import Tensor, nn
 
+from briskml.checks import check_positive_int, check_probability, is_number
 from briskml.errors import ConfigError
 from briskml.registry import register_model
 from briskml.text.dropout import (
@@ -66,17 +68,15 @@ class AWDLSTMConfig:
 
     def __post_init__(self) -> None:
         for name in ("emb_sz", "n_hid", "n_layers"):
-            _check_positive_int(name, getattr(self, name))
+            check_positive_int(getattr(self, name), name)
         if self.vocab_size is not None:
-            _check_positive_int("vocab_size", self.vocab_size)
+            check_positive_int(self.vocab_size, "vocab_size")
             if not 0 <= self.pad_token < self.vocab_size:
                 raise ConfigError(f"pad_token must be an id in [0, {self.vocab_size}); got "
                                   f"{self.pad_token!r}.")
         for name in DROPOUT_NAMES:
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-                raise ConfigError(f"{name} must be in [0, 1); got {value!r}. Lower drop_mult if "
-                                  "it scaled a probability to 1 or more.")
+            check_probability(getattr(self, name), name,
+                              "Lower drop_mult if it scaled a probability to 1 or more.")
 
     @classmethod
     def for_classifier(cls, **fields: Any) -> AWDLSTMConfig:
@@ -85,7 +85,7 @@ class AWDLSTMConfig:
 
     def scaled(self, drop_mult: float) -> AWDLSTMConfig:
         """The same config with every dropout probability multiplied by `drop_mult`."""
-        if not isinstance(drop_mult, (int, float)) or drop_mult < 0:
+        if not is_number(drop_mult) or not 0 <= drop_mult < math.inf:
             raise ConfigError(f"drop_mult must be a non-negative number; got {drop_mult!r}.")
         return dataclasses.replace(
             self, **{name: getattr(self, name) * drop_mult for name in DROPOUT_NAMES})
@@ -102,11 +102,6 @@ class AWDLSTMConfig:
             hidden_size = self.emb_sz if layer == self.n_layers - 1 else self.n_hid
             sizes.append((input_size, hidden_size))
         return sizes
-
-
-def _check_positive_int(name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer; got {value!r}.")
 
 
 def resolve_config(config: AWDLSTMConfig | Mapping[str, Any] | None, vocab_size: int,
@@ -170,6 +165,7 @@ class AWDLSTM(nn.Module):
 
     def forward(self, tokens: Tensor, state: list[LayerState] | None = None,
                 weights_hh: list[Tensor] | None = None) -> tuple[Tensor, list[LayerState]]:
+        """The last layer's output (batch, seq_len, emb_sz) and every layer's new state."""
         embedded = embedding_with_dropout(tokens, self.embedding.weight, self.config.embed_p,
                                           self.training, self.config.pad_token)
         output = self.input_dropout(embedded)  # (batch, seq_len, emb_sz)
@@ -223,6 +219,7 @@ class AWDLSTMLanguageModel(nn.Module):
         self.activations = None
 
     def forward(self, tokens: Tensor) -> Tensor:
+        """Next-token logits (batch, seq_len, vocab_size), continuing the kept hidden state."""
         state = self.state
         if state is not None and state[0][0].shape[1] != tokens.shape[0]:
             state = None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from briskml.callbacks import Callback
+from briskml.checks import is_number
 from briskml.errors import ConfigError
 
 
@@ -38,8 +41,9 @@ class ActivationRegularizer(Callback):
 
     def __init__(self, alpha: float = 2.0, beta: float = 1.0) -> None:
         for name, value in (("alpha", alpha), ("beta", beta)):
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ConfigError(f"{name} must be a non-negative number; got {value!r}.")
+            if not is_number(value) or not 0 <= value < math.inf:
+                raise ConfigError(f"{name} must be a non-negative number; got {value!r}. Use 0 "
+                                  "to switch it off.")
         self.alpha, self.beta = float(alpha), float(beta)
 
     def after_loss(self) -> None:

@@ -13,14 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from briskml.checks import check_positive_int
 from briskml.data import set_seed
 from briskml.errors import ConfigError, DataError
-from briskml.losses import cross_entropy_flat
+from briskml.frames import check_columns
+from briskml.inference import inference, original_order
 from briskml.metrics import Metric, accuracy
 from briskml.text.awd_lstm import (
     AWD_LSTM,
@@ -31,9 +32,8 @@ from briskml.text.awd_lstm import (
 )
 from briskml.text.classifier_model import AWDLSTMClassifier, classifier_config, classifier_splitter
 from briskml.text.data import TextData
-from briskml.text.loaders import ClassificationLoader
 from briskml.text.text_learner import TextLearner
-from briskml.text.tokenize import join_fields
+from briskml.text.tokenizer import join_fields
 
 PREDICT_BS = 64
 # fit_gradual's stages: (freeze_to argument, divisor of lr for the top group).
@@ -47,18 +47,25 @@ class TextClassifierLearner(TextLearner):
     """
 
     kind = "text_classifier"
+    layer_splitter = staticmethod(classifier_splitter)
 
-    def __init__(self, data: TextData | None, model: nn.Module, *,
-                 classes: Sequence[Any] | None = None, **kwargs: Any) -> None:
-        self.classes = list(classes) if classes is not None else list(data.classes)
+    def __init__(self, data: TextData | None, model: nn.Module, **kwargs: Any) -> None:
         super().__init__(data, model, **kwargs)
+        if self.pipeline.classes is None:
+            raise ConfigError("A text classifier needs classes: build it from labelled TextData "
+                              "(label_col=...) or a TextPipeline with classes=[...].")
+
+    @property
+    def classes(self) -> list[Any]:
+        """The classes the model predicts, in the order of its outputs (the pipeline's)."""
+        return list(self.pipeline.classes or [])
 
     def fit_gradual(self, lr: float = 2e-2, epochs: Sequence[int] = (1, 1, 1, 2),
-                    moms: Sequence[float] = (0.8, 0.7), factor: float = 2.6) -> None:
+                    moms: Sequence[float] | None = None, factor: float = 2.6) -> None:
         """The lessons' gradual unfreezing: the head, then one more LSTM layer at a time, then
         everything, each stage a one-cycle fit with discriminative rates slice(top/factor**4, top)
         where top is lr, lr/2, lr/4 and lr/20. A stage of 0 epochs, or one that would unfreeze as
-        much as the last, is skipped.
+        much as the last, is skipped. `moms` defaults to ULMFiT's (0.8, 0.7, 0.8).
 
         Example:
             >>> learn.fit_gradual(lr=2e-2, epochs=(1, 1, 1, 2))
@@ -76,103 +83,99 @@ class TextClassifierLearner(TextLearner):
             self.fit_one_cycle(num_epochs, rates, moms=moms)
 
     # ----- prediction ---------------------------------------------------------------------------
-    def predict(self, text: str | Sequence[str] | pd.Series | pd.DataFrame,  # type: ignore[override]
+    def predict(self, item: str | Sequence[str] | pd.Series | pd.DataFrame,
                 text_cols: str | Sequence[str] | None = None, bs: int = PREDICT_BS
                 ) -> tuple[Any, dict[Any, float]] | pd.DataFrame:
-        """For one text: (label, {class: probability}). For a list, Series or DataFrame: a
-        DataFrame in the caller's order (and index) with `prediction` and one `probability_<class>`
-        column per class; texts are batched longest first internally.
+        """Classes and probabilities for one text or many.
+
+        Contract: for one text (`item` a str) the result is (label, {class: probability}); for
+        a list or Series of texts, or a DataFrame (its text column(s): `text_cols`, else a column
+        named "text", else its only column of strings), a DataFrame in the caller's order and
+        index with `prediction` and one `probability_<class>` column per class. Texts are run
+        `bs` at a time, longest first internally; words outside the vocabulary read as xxunk.
 
         Example:
             >>> learn.predict("Loved it!")                    # ('positive', {...})
             >>> learn.predict(df, text_cols="text").head()    # one row per review
         """
-        if isinstance(text, str):
-            probabilities = self._probabilities_of_one(text)
+        if isinstance(item, str):
+            probabilities = self._run_model(self.pipeline.ids(item).unsqueeze(0))[0]
             best = int(probabilities.argmax())
             return self.classes[best], dict(zip(self.classes, probabilities.tolist(), strict=True))
-        texts, index = _texts_and_index(text, text_cols)
+        if isinstance(item, pd.DataFrame):
+            return self.predict_table(item, text_cols=text_cols)
+        texts, index = _texts_and_index(item)
+        return self._prediction_frame(texts, index, bs)
+
+    def predict_table(self, rows: pd.DataFrame, strict: bool = False,
+                      text_cols: Sequence[str] | str | None = None,
+                      bs: int = PREDICT_BS) -> pd.DataFrame:
+        """`prediction` and `probability_<class>` columns for a DataFrame of texts, indexed like
+        `rows` (what `briskml predict` writes). The texts are the `text_cols` columns (several
+        are joined with xxfld markers), else the column named "text", else the only column of
+        strings. `strict` changes nothing for texts: unknown words always read as xxunk.
+
+        Example:
+            >>> learn.predict_table(pd.DataFrame({"text": ["Loved it!", "Dull."]}))
+        """
+        columns = text_columns(rows, text_cols)
+        return self._prediction_frame(join_fields(rows, columns), rows.index, bs)
+
+    def _prediction_frame(self, texts: list[str], index: pd.Index, bs: int) -> pd.DataFrame:
         probabilities = self._probabilities(texts, bs)
         frame = pd.DataFrame(index=index)
-        frame["prediction"] = [self.classes[i] for i in probabilities.argmax(dim=1).tolist()]
+        frame["prediction"] = list(self.pipeline.decode(probabilities))
         for position, name in enumerate(self.classes):
             frame[f"probability_{name}"] = probabilities[:, position].numpy()
         return frame
 
-    def _probabilities_of_one(self, text: str) -> Tensor:
-        ids = self._ids_of(text).unsqueeze(0)
-        return self._run_model(ids)[0]
-
     def _probabilities(self, texts: list[str], bs: int) -> Tensor:
-        """(len(texts), classes) probabilities, tokenised in parallel, run longest first."""
-        corpus = self.tokenizer.tokenize(texts, cache=False)
-        ids = torch.from_numpy(self.vocab.numericalize_corpus(corpus).astype(np.int32))
-        loader = ClassificationLoader(ids, corpus.offsets, np.arange(len(corpus)), None, bs,
-                                      shuffle=False, pad_id=self.vocab.pad_id,
-                                      backwards=self.backwards)
-        outputs = [self._run_model(batch[0]) for batch in loader]
-        return unsort(torch.cat(outputs) if outputs else torch.empty(0, len(self.classes)),
-                      loader.order)
+        """(len(texts), classes) probabilities in the texts' order, tokenised in parallel and
+        run longest first."""
+        check_positive_int(bs, "bs")
+        ids, offsets = self.pipeline.numericalize(texts, cache=False)
+        loader = self.pipeline.loader(ids, offsets, len(texts), bs)
+        outputs = [self._run_model(tokens) for (tokens,) in loader]
+        if not outputs:
+            return torch.empty(0, len(self.classes))
+        return torch.cat(outputs)[original_order(loader.order, len(texts))]
 
     def _run_model(self, tokens: Tensor) -> Tensor:
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with torch.no_grad(), self.autocast:
-                logits = self.model(tokens.to(self.device))
-        finally:
-            self.model.train(was_training)
+        """Class probabilities of a batch of token ids, in eval mode without gradients."""
+        with inference(self.model), self.autocast:
+            logits = self.model(tokens.to(self.device))
         return logits.float().softmax(dim=-1).cpu()
 
-    def get_preds(self, ds: str | Any = "valid", activation: bool = True
-                  ) -> tuple[Tensor, Tensor | None]:
-        """(probabilities, targets) over a dataset, in the data's document order (the loader
-        serves documents longest first; this undoes that).
 
-        Example:
-            >>> probabilities, targets = learn.get_preds()   # rows follow data.valid_docs
-        """
-        loader = self._resolve_loader(ds)
-        preds, targets = super().get_preds(loader, activation)
-        if isinstance(loader, ClassificationLoader) and not loader.shuffle:
-            preds = unsort(preds, loader.order)
-            targets = None if targets is None else unsort(targets, loader.order)
-        return preds, targets
+def text_columns(rows: pd.DataFrame, text_cols: str | Sequence[str] | None = None) -> list[str]:
+    """The columns of texts in `rows`: `text_cols` (checked), else the column named "text", else
+    the only column holding strings.
 
-    # ----- export ------------------------------------------------------------------------------
-    def _export_extra(self) -> dict[str, Any]:
-        return {**super()._export_extra(), "classes": self.classes}
-
-    @classmethod
-    def _from_export(cls, meta: dict[str, Any], model: nn.Module,
-                     device: str | torch.device | None) -> TextClassifierLearner:
-        return cls(None, model, classes=meta["extra"]["classes"], loss_func=cross_entropy_flat,
-                   splitter=classifier_splitter, device=device, progress=False,
-                   **cls._extra_from_export(meta))
+    Example:
+        >>> text_columns(pd.DataFrame({"id": [1], "review": ["Fine."]}))   # ['review']
+    """
+    if text_cols is not None:
+        columns = [text_cols] if isinstance(text_cols, str) else list(text_cols)
+        check_columns(rows, {"text_cols": columns}, distinct=False)
+        return columns
+    if "text" in rows.columns:
+        return ["text"]
+    strings = [name for name in rows.columns
+               if pd.api.types.is_string_dtype(rows[name].dtype) or rows[name].dtype == object]
+    if len(strings) == 1:
+        return strings
+    raise DataError(f"Name the column(s) of texts with text_cols=... (--text-col on the command "
+                    f"line): there is no column named 'text' and {len(strings)} columns hold "
+                    f"strings; the columns are {[str(name) for name in rows.columns]}.")
 
 
-def unsort(values: Tensor, order: Tensor) -> Tensor:
-    """Rows served in `order` put back in the original order."""
-    result = torch.empty_like(values)
-    result[order] = values
-    return result
-
-
-def _texts_and_index(text: Sequence[str] | pd.Series | pd.DataFrame,
-                     text_cols: str | Sequence[str] | None) -> tuple[list[str], pd.Index]:
-    if isinstance(text, pd.DataFrame):
-        if text_cols is None:
-            if "text" not in text.columns and len(text.columns) != 1:
-                raise DataError(f"Name the text column(s) with text_cols=...; the DataFrame has "
-                                f"columns {list(text.columns)}.")
-            text_cols = "text" if "text" in text.columns else text.columns[0]
-        return join_fields(text, text_cols), text.index
-    if isinstance(text, pd.Series):
-        return [str(value) for value in text.tolist()], text.index
-    if isinstance(text, (list, tuple)):
-        return [str(value) for value in text], pd.RangeIndex(len(text))
+def _texts_and_index(texts: Sequence[str] | pd.Series) -> tuple[list[str], pd.Index]:
+    if isinstance(texts, pd.Series):
+        return [str(value) for value in texts.tolist()], texts.index
+    if isinstance(texts, (list, tuple)):
+        return [str(value) for value in texts], pd.RangeIndex(len(texts))
     raise DataError(f"predict takes a text, a list of texts, a Series or a DataFrame; got "
-                    f"{type(text).__name__}.")
+                    f"{type(texts).__name__}.")
 
 
 def text_classifier_learner(data_clas: TextData, arch: Any = AWD_LSTM,
@@ -193,7 +196,7 @@ def text_classifier_learner(data_clas: TextData, arch: Any = AWD_LSTM,
     Example:
         >>> learn = text_classifier_learner(data_clas, AWD_LSTM, drop_mult=0.5)
         >>> learn.load_encoder("ft_enc")
-        >>> learn.fit_one_cycle(1, 2e-2, moms=(0.8, 0.7))
+        >>> learn.fit_gradual(lr=2e-2)
     """
     check_arch(arch)
     if not isinstance(data_clas, TextData) or data_clas.for_lm:
@@ -204,8 +207,6 @@ def text_classifier_learner(data_clas: TextData, arch: Any = AWD_LSTM,
                                      max_len)
     if learner_kwargs.get("seed") is not None:
         set_seed(learner_kwargs["seed"])  # so the initial weights repeat too
-    learner_kwargs.setdefault("loss_func", cross_entropy_flat)
-    learner_kwargs.setdefault("splitter", classifier_splitter)
     return TextClassifierLearner(data_clas, AWDLSTMClassifier(model_config), metrics=metrics,
                                  **learner_kwargs)
 

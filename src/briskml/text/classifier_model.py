@@ -23,10 +23,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from briskml.checks import check_dropouts, check_positive_int
 from briskml.errors import ConfigError
+from briskml.layers import hidden_blocks
 from briskml.registry import register_model
 from briskml.text.awd_lstm import AWDLSTM, AWDLSTMConfig
 from briskml.text.dropout import LayerState
+
+# briskml 0.1.0's head held 4 layers per block: BatchNorm (0), Dropout (1), Linear (2), ReLU (3);
+# the layers with weights, by position in their block, and their names today.
+_HEAD_BLOCK_SIZE_0_1_0 = 4
+_HEAD_LAYERS_0_1_0 = {0: "bn", 2: "linear"}
 
 
 @dataclass(frozen=True)
@@ -44,44 +51,24 @@ class TextClassifierConfig:
     def __post_init__(self) -> None:
         if isinstance(self.encoder, Mapping):  # rebuilt from JSON
             object.__setattr__(self, "encoder", AWDLSTMConfig(**self.encoder))
+        for size in self.lin_ftrs:
+            check_positive_int(size, "each size in lin_ftrs")
         object.__setattr__(self, "lin_ftrs", tuple(int(size) for size in self.lin_ftrs))
-        object.__setattr__(self, "ps", tuple(float(p) for p in self.ps))
-        if not isinstance(self.n_classes, int) or self.n_classes < 2:
+        object.__setattr__(self, "ps", check_dropouts(self.ps, len(self.lin_ftrs), "ps"))
+        if check_positive_int(self.n_classes, "n_classes") < 2:
             raise ConfigError(f"A classifier needs at least 2 classes; got {self.n_classes!r}.")
-        if len(self.ps) != len(self.lin_ftrs):
-            raise ConfigError(f"ps has {len(self.ps)} values for {len(self.lin_ftrs)} hidden "
-                              "layers (lin_ftrs); give one dropout probability each.")
-        if any(size < 1 for size in self.lin_ftrs) or not all(0 <= p < 1 for p in self.ps):
-            raise ConfigError(f"lin_ftrs must be positive and ps in [0, 1); got "
-                              f"{list(self.lin_ftrs)} and {list(self.ps)}.")
-        for name in ("seq_len", "max_len"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer; got {value!r}.")
+        check_positive_int(self.seq_len, "seq_len")
+        check_positive_int(self.max_len, "max_len")
 
 
 class PoolingClassifierHead(nn.Sequential):
-    """BatchNorm -> Dropout -> Linear blocks (ReLU between them) from 3 x emb_sz to the classes."""
+    """fastai's pooling head: LinBnDrop blocks running BatchNorm -> Dropout -> Linear, with a
+    ReLU after every block but the last, from 3 x emb_sz to the classes. Block i is `head[i]`,
+    its layers `head[i].bn` and `head[i].linear`; a training batch of one document is
+    normalised with the running statistics (it has no batch statistics)."""
 
     def __init__(self, sizes: list[int], ps: list[float]) -> None:
-        blocks: list[nn.Module] = []
-        for index, (p, in_size, out_size) in enumerate(zip(ps, sizes[:-1], sizes[1:],
-                                                           strict=True)):
-            blocks += [nn.BatchNorm1d(in_size), nn.Dropout(p), nn.Linear(in_size, out_size)]
-            if index < len(ps) - 1:
-                blocks.append(nn.ReLU(inplace=True))
-        super().__init__(*blocks)
-
-    def forward(self, x: Tensor) -> Tensor:
-        for module in self:
-            if isinstance(module, nn.BatchNorm1d) and self.training and x.shape[0] == 1:
-                # A last training batch of one document has no batch statistics: use the
-                # running ones instead of failing.
-                x = F.batch_norm(x, module.running_mean, module.running_var, module.weight,
-                                 module.bias, training=False, eps=module.eps)
-            else:
-                x = module(x)
-        return x
+        super().__init__(*hidden_blocks(sizes, ps, bn=True, lin_first=False, last_act=False))
 
 
 class _Pool:
@@ -125,6 +112,7 @@ class _ActivationSums:
         self.num_changes = 0
 
     def add(self, output: Tensor, inside: Tensor) -> None:
+        """Add a chunk's squared outputs and changes over its real tokens."""
         features = output.shape[-1]
         self.squares = self.squares + (output.float().pow(2) * inside.unsqueeze(-1)).sum()
         self.num_values += int(inside.sum()) * features
@@ -135,6 +123,7 @@ class _ActivationSums:
             self.num_changes += int(both.sum()) * features
 
     def terms(self) -> tuple[Tensor, Tensor] | None:
+        """(AR, TAR) means, or None when no chunk backpropagated."""
         if not self.num_values or not isinstance(self.squares, Tensor):
             return None
         ar = self.squares / self.num_values
@@ -161,11 +150,28 @@ class AWDLSTMClassifier(nn.Module):
         self.head = PoolingClassifierHead(sizes, [config.encoder.output_p, *config.ps])
         self.activation_sums: _ActivationSums | None = None
 
+    @staticmethod
+    def upgrade_state(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Weights saved by briskml 0.1.0 under today's names: its head was one flat Sequential
+        of [BatchNorm, Dropout, Linear, ReLU] per block (no ReLU after the last), so head.<4k>.*
+        is block k's BatchNorm (now head.<k>.bn.*) and head.<4k + 2>.* its Linear
+        (head.<k>.linear.*)."""
+        renamed = {}
+        for key, value in tensors.items():
+            position, _, rest = key.removeprefix("head.").partition(".")
+            if key.startswith("head.") and position.isdigit() and rest:
+                block, layer = divmod(int(position), _HEAD_BLOCK_SIZE_0_1_0)
+                if layer in _HEAD_LAYERS_0_1_0:
+                    key = f"head.{block}.{_HEAD_LAYERS_0_1_0[layer]}.{rest}"
+            renamed[key] = value
+        return renamed
+
     def reset(self) -> None:
         """Nothing carries over between batches; kept so every text model can be reset."""
         self.activation_sums = None
 
     def forward(self, tokens: Tensor) -> Tensor:
+        """Class logits (batch, n_classes) for token rows padded at the end, in any order."""
         pad = self.config.encoder.pad_token
         lengths = (tokens != pad).sum(dim=1)  # padding sits at the end of each row
         order = torch.argsort(lengths, descending=True, stable=True)

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,13 +20,20 @@ import numpy as np
 import pandas as pd
 import torch
 
-from briskml.errors import ConfigError, DataError, FileFormatError
+from briskml.checks import check_positive_int
+from briskml.errors import ConfigError, FileFormatError
+from briskml.frames import check_columns
+from briskml.splits import split as split_positions
+from briskml.splits import valid_col_mask
 from briskml.text.arrays import read_arrays, write_arrays
-from briskml.text.corpus import TokenizedCorpus
-from briskml.text.labels import encode_labels, split_documents
+from briskml.text.labels import encode_labels
 from briskml.text.loaders import ClassificationLoader, LMLoader
-from briskml.text.tokenize import BaseTokenizer, Tokenizer, join_fields, tokenizer_from_dict
+from briskml.text.pipeline import TextPipeline
+from briskml.text.tokenizer import BaseTokenizer, TokenizedCorpus, Tokenizer, join_fields
 from briskml.text.vocab import Vocab
+
+# The tokenizer state briskml 0.1.0 saved as arrays of a TextData file.
+_TOKENIZER_ARRAYS_0_1_0 = ("sentencepiece_model",)
 
 
 @dataclass(frozen=True)
@@ -38,21 +46,22 @@ class TextSettings:
     backwards: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("bs", "seq_len"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer; got {value!r}.")
+        check_positive_int(self.bs, "bs")
+        check_positive_int(self.seq_len, "seq_len")
 
 
 class TextData:
-    """Tokenised texts, their vocabulary and labels, with loaders for a language model or a
-    classifier (`train`, `valid`, and `test` once `add_test` is called).
+    """Tokenised texts, their pipeline (tokenizer, vocabulary, classes, direction) and labels,
+    with loaders for a language model or a classifier (`train`, `valid`, and `test` once
+    `add_test` is called).
 
     Build with `from_df`, `from_csv` or `from_folder`; `save`/`load` keep everything (no pickle).
+    `train_docs` and `valid_docs` (None without validation documents) are document positions;
+    `valid_idx` is `valid_docs` as an array that is empty when there are none.
 
     Example:
         >>> data = TextData.from_df(df, text_cols="text", label_col="label", valid_pct=0.1, seed=42)
-        >>> data.vocab, data.classes
+        >>> data.vocab, data.classes, data.valid_idx
         >>> tokens, labels = next(iter(data.train))
     """
 
@@ -63,13 +72,14 @@ class TextData:
                  settings: TextSettings = TextSettings()) -> None:
         # ids may be a memory map (loaded files); the small arrays are copied into memory.
         self.ids, self.offsets = ids, np.array(offsets, dtype=np.int64)
-        self.vocab, self.tokenizer = vocab, tokenizer
+        self.pipeline = TextPipeline(tokenizer, vocab, classes, settings.backwards)
         self.train_docs = np.array(train_docs, dtype=np.int64)
-        self.valid_docs = None if valid_docs is None else np.array(valid_docs, dtype=np.int64)
+        self.valid_docs = None
+        if valid_docs is not None and len(valid_docs):
+            self.valid_docs = np.array(valid_docs, dtype=np.int64)
         self.labels = None if labels is None else np.array(labels, dtype=np.int64)
-        self.classes = None if classes is None else list(classes)
         self.settings = settings
-        if not settings.for_lm and self.labels is None:
+        if not settings.for_lm and (self.labels is None or classes is None):
             raise ConfigError("A classifier needs labels: pass label_col=..., or for_lm=True for "
                               "a language model.")
         self._id_tensor = torch.from_numpy(np.asarray(ids).astype(np.int32))
@@ -78,6 +88,26 @@ class TextData:
         if self.valid_docs is not None:
             self.valid = self._loader(self.valid_docs, shuffle=False)
         self.test: Any = None
+
+    @property
+    def vocab(self) -> Vocab:
+        """The vocabulary (the pipeline's)."""
+        return self.pipeline.vocab
+
+    @property
+    def tokenizer(self) -> BaseTokenizer:
+        """The tokenizer (the pipeline's)."""
+        return self.pipeline.tokenizer
+
+    @property
+    def classes(self) -> list[Any] | None:
+        """A classifier's classes, sorted (None for language-model data)."""
+        return self.pipeline.classes
+
+    @property
+    def valid_idx(self) -> np.ndarray:
+        """Positions of the validation documents (int64; empty when there are none)."""
+        return self.valid_docs if self.valid_docs is not None else np.zeros(0, dtype=np.int64)
 
     # ----- building ------------------------------------------------------------------------------
     @classmethod
@@ -99,9 +129,11 @@ class TextData:
             ...                         vocab=data_lm.vocab)
         """
         settings = TextSettings(for_lm, bs, seq_len, backwards)
-        split, labels = _split_and_labels(df, label_col, valid_col, valid_pct, seed, for_lm)
+        text_columns = [text_cols] if isinstance(text_cols, str) else list(text_cols)
+        split, labels = _split_and_labels(df, label_col, valid_col, valid_pct, seed, for_lm,
+                                          text_columns)
         tokenizer = tokenizer or Tokenizer()
-        texts = join_fields(df, text_cols)
+        texts = join_fields(df, text_columns)
         tokenizer.prepare([texts[i] for i in split[0].tolist()])
         corpus = tokenizer.tokenize(texts, n_workers=n_workers)
         return cls._from_corpus(corpus, tokenizer, split, labels, vocab, max_vocab, min_freq,
@@ -170,7 +202,8 @@ class TextData:
         listing = list_text_files(Path(path), train, valid, classes, include, for_lm)
         tokenizer = tokenizer or Tokenizer()
         if for_lm:
-            split = split_documents(len(listing.files), None, valid_pct, seed)
+            split = split_positions(len(listing.files), valid_pct=valid_pct, seed=seed,
+                                    what="documents")
             labels = None
         else:
             split = (listing.train_docs, listing.valid_docs)
@@ -189,10 +222,10 @@ class TextData:
         if vocab is None:
             vocab = Vocab.from_corpus(corpus, max_vocab, min_freq, documents=train_docs,
                                       special_tokens=tokenizer.special_tokens)
+        elif not isinstance(vocab, Vocab):
+            raise ConfigError(f"vocab must be a briskml Vocab (e.g. data_lm.vocab); got "
+                              f"{type(vocab).__name__}.")
         else:
-            if not isinstance(vocab, Vocab):
-                raise ConfigError(f"vocab must be a briskml Vocab (e.g. data_lm.vocab); got "
-                                  f"{type(vocab).__name__}.")
             vocab.check_special_tokens(tokenizer.special_tokens, "the tokenizer")
         ids = vocab.numericalize_corpus(corpus)
         codes, classes = labels if labels is not None else (None, None)
@@ -218,10 +251,9 @@ class TextData:
 
     def add_test(self, texts: Sequence[str] | pd.Series) -> Any:
         """Tokenise and numericalise new texts into `self.test` (sorted by length; see `order`)."""
-        corpus = self.tokenizer.tokenize(list(texts))
-        ids = torch.from_numpy(self.vocab.numericalize_corpus(corpus).astype(np.int32))
-        documents = np.arange(len(corpus))
-        self.test = self._loader(documents, False, ids, corpus.offsets, labelled=False)
+        ids, offsets = self.pipeline.numericalize(list(texts))
+        documents = np.arange(len(offsets) - 1)
+        self.test = self._loader(documents, False, ids, offsets, labelled=False)
         return self.test
 
     # ----- inspecting ----------------------------------------------------------------------------
@@ -285,9 +317,7 @@ class TextData:
             arrays["valid_docs"] = self.valid_docs
         if self.labels is not None:
             arrays["labels"] = self.labels
-        arrays.update(self.tokenizer.state_arrays())
-        meta = {"kind": "text_data", "vocab": self.vocab.to_dict(),
-                "tokenizer": self.tokenizer.to_dict(), "classes": self.classes,
+        meta = {"kind": "text_data", "pipeline": self.pipeline.to_json(),
                 "settings": {"for_lm": self.for_lm, "bs": self.bs,
                              "seq_len": self.settings.seq_len,
                              "backwards": self.settings.backwards}}
@@ -300,11 +330,12 @@ class TextData:
         arrays, meta = read_arrays(path, mmap=True)
         if meta.get("kind") != "text_data":
             raise FileFormatError(f"'{path}' holds {meta.get('kind')!r}, not TextData.")
-        tokenizer = tokenizer or tokenizer_from_dict(meta["tokenizer"], arrays, str(path))
+        pipeline = TextPipeline.from_json(_pipeline_json(meta, arrays, f"'{path}'"), f"'{path}'",
+                                          tokenizer)
         saved = TextSettings(**{**meta["settings"], **settings})
-        return cls(arrays["ids"], arrays["offsets"], Vocab.from_dict(meta["vocab"]), tokenizer,
+        return cls(arrays["ids"], arrays["offsets"], pipeline.vocab, pipeline.tokenizer,
                    arrays["train_docs"], arrays.get("valid_docs"), arrays.get("labels"),
-                   meta.get("classes"), saved)
+                   pipeline.classes, saved)
 
     def __repr__(self) -> str:
         kind = "language model" if self.for_lm else f"classifier, {len(self.classes or [])} classes"
@@ -314,35 +345,17 @@ class TextData:
 
 
 def _split_and_labels(df: pd.DataFrame, label_col: str | None, valid_col: str | None,
-                      valid_pct: float, seed: int | None, for_lm: bool
-                      ) -> tuple[tuple[np.ndarray, np.ndarray | None],
+                      valid_pct: float, seed: int | None, for_lm: bool,
+                      text_cols: Sequence[str] = ()
+                      ) -> tuple[tuple[np.ndarray, np.ndarray],
                                  tuple[np.ndarray, list[Any]] | None]:
     """((train rows, valid rows), (label codes, classes) or None for a language model)."""
-    _check_columns(df, label_col, valid_col)
-    split = split_documents(len(df), _valid_mask(df, valid_col), valid_pct, seed)
+    named = {"text_cols": list(text_cols), "label_col": [label_col] if label_col else [],
+             "valid_col": [valid_col] if valid_col else []}
+    check_columns(df, named)
+    split = split_positions(len(df), valid_mask=valid_col_mask(df, valid_col),
+                            valid_pct=valid_pct, seed=seed, what="documents")
     return split, _labels(df, label_col, split[0], for_lm)
-
-
-def _check_columns(df: pd.DataFrame, label_col: str | None, valid_col: str | None) -> None:
-    for name, column in (("label_col", label_col), ("valid_col", valid_col)):
-        if column is not None and column not in df.columns:
-            raise DataError(f"{name}={column!r} is not a column; the columns are "
-                            f"{list(df.columns)}.")
-
-
-def _valid_mask(df: pd.DataFrame, valid_col: str | None) -> np.ndarray | None:
-    if valid_col is None:
-        return None
-    values = df[valid_col]
-    if values.isna().any():
-        raise DataError(f"valid_col {valid_col!r} has {int(values.isna().sum())} missing "
-                        "values; fill it with True (validation) or False (training).")
-    if values.dtype == object:
-        values = values.astype(str).str.lower().map({"true": True, "false": False, "1": True,
-                                                     "0": False})
-        if values.isna().any():
-            raise DataError(f"valid_col {valid_col!r} must hold booleans (True/False or 1/0).")
-    return values.to_numpy().astype(bool)
 
 
 def _labels(df: pd.DataFrame, label_col: str | None, train_docs: np.ndarray, for_lm: bool
@@ -358,3 +371,19 @@ def _labels(df: pd.DataFrame, label_col: str | None, train_docs: np.ndarray, for
 def _read_texts(paths: Sequence[Path]) -> Iterator[str]:
     for path in paths:
         yield Path(path).read_bytes().decode("utf-8", errors="replace")
+
+
+def _pipeline_json(meta: dict[str, Any], arrays: dict[str, np.ndarray], source: str
+                   ) -> dict[str, Any]:
+    """The saved pipeline; files of briskml 0.1.0 kept the vocabulary, the tokenizer's options
+    and the classes apart, and a trained tokenizer's state as arrays beside the tokens."""
+    if "pipeline" in meta:
+        return meta["pipeline"]
+    tokenizer = meta.get("tokenizer")
+    if not isinstance(tokenizer, dict) or "vocab" not in meta:
+        raise FileFormatError(f"{source} holds no vocabulary or tokenizer; save the data again.")
+    state = {name: base64.b64encode(np.asarray(arrays[name]).tobytes()).decode("ascii")
+             for name in _TOKENIZER_ARRAYS_0_1_0 if name in arrays}
+    return {"vocab": meta["vocab"], "tokenizer": {"settings": tokenizer, "state": state},
+            "backwards": meta.get("settings", {}).get("backwards", False),
+            "classes": meta.get("classes")}

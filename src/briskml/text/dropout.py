@@ -35,11 +35,13 @@ class LockedDropout(nn.Module):
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:
+        """x with one dropout mask per sequence, shared by every time step (training only)."""
         if not self.training or self.p == 0.0:
             return x
         return x * dropout_mask(x, (x.shape[0], 1, *x.shape[2:]), self.p)
 
     def extra_repr(self) -> str:
+        """The dropout probability, for print(model)."""
         return f"p={self.p}"
 
 
@@ -92,6 +94,7 @@ class WeightDropLSTM(nn.Module):
 
     def forward(self, x: Tensor, state: LayerState | None = None,
                 weight_hh: Tensor | None = None) -> tuple[Tensor, LayerState]:
+        """(output, (h, c)) of the layer over a batch-first x, DropConnect on weight_hh."""
         if state is None:
             zeros = x.new_zeros(1, x.shape[0], self.hidden_size)
             state = (zeros, zeros)
@@ -114,4 +117,5 @@ class WeightDropLSTM(nn.Module):
         return output, (h, c)
 
     def extra_repr(self) -> str:
+        """Sizes and DropConnect probability, for print(model)."""
         return f"{self.input_size}, {self.hidden_size}, weight_p={self.weight_p}"

@@ -26,12 +26,11 @@ from torch import Tensor
 
 from briskml.checkpoint import load_model_state
 from briskml.errors import FileFormatError
-from briskml.losses import cross_entropy_flat
 from briskml.text.awd_lstm import LM_DROPOUTS, AWDLSTMConfig, AWDLSTMLanguageModel
-from briskml.text.awd_lstm import language_model_splitter as splitter
 from briskml.text.lm_learner import LanguageModelLearner
-from briskml.text.rules import PAD, SPECIAL_TOKENS, UNK
-from briskml.text.tokenize import Tokenizer
+from briskml.text.pipeline import TextPipeline
+from briskml.text.tokenizer import Tokenizer
+from briskml.text.tokenizer.rules import PAD, SPECIAL_TOKENS, UNK
 from briskml.text.vocab import Vocab
 
 # fastai's LSTM parameter names (inside "0.rnns.<i>.") -> ours (inside "encoder.layers.<i>.").
@@ -210,6 +209,5 @@ def import_fastai_lm(weights_path: str | os.PathLike, itos_path: str | os.PathLi
                               "published with these weights.")
     model = AWDLSTMLanguageModel(config)
     load_model_state(model, convert_fastai_state(state, config), str(weights_path))
-    return LanguageModelLearner(None, model, vocab=vocab, tokenizer=Tokenizer(),
-                                loss_func=cross_entropy_flat, splitter=splitter, device=device,
-                                progress=False)
+    return LanguageModelLearner(None, model, pipeline=TextPipeline(Tokenizer(), vocab),
+                                device=device, progress=False)

@@ -7,6 +7,7 @@ every word).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from briskml.checks import check_non_negative_int, check_positive_int, check_probability, is_number
 from briskml.errors import BriskWarning, ConfigError
+from briskml.inference import inference
 from briskml.text.awd_lstm import AWDLSTMLanguageModel
 
 
@@ -34,13 +37,13 @@ class SamplingOptions:
     banned: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        if not isinstance(self.temperature, (int, float)) or self.temperature < 0:
+        if not is_number(self.temperature) or not 0 <= self.temperature < math.inf:
             raise ConfigError(f"temperature must be >= 0 (0 picks the most likely word); got "
                               f"{self.temperature!r}.")
-        if self.min_p is not None and not 0 <= self.min_p < 1:
-            raise ConfigError(f"min_p must be in [0, 1); got {self.min_p!r}.")
-        if self.top_k is not None and (not isinstance(self.top_k, int) or self.top_k < 1):
-            raise ConfigError(f"top_k must be a positive integer; got {self.top_k!r}.")
+        if self.min_p is not None:
+            check_probability(self.min_p, "min_p", "Use None to draw from every token.")
+        if self.top_k is not None:
+            check_positive_int(self.top_k, "top_k", "Use None to draw from every token.")
 
 
 def next_token(logits: Tensor, options: SamplingOptions,
@@ -69,23 +72,17 @@ def generate_ids(model: AWDLSTMLanguageModel, prompt: Tensor, n_words: int,
                  options: SamplingOptions, generator: torch.Generator | None = None
                  ) -> list[int]:
     """`n_words` token ids that follow the 1-D `prompt` of ids (eval mode, no gradients)."""
-    if not isinstance(n_words, int) or n_words < 0:
-        raise ConfigError(f"n_words must be a non-negative integer; got {n_words!r}.")
+    check_non_negative_int(n_words, "n_words")
     if prompt.numel() == 0:
         raise ConfigError("The prompt has no tokens; start it with xxbos at least.")
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     generated: list[int] = []
-    try:
-        with torch.no_grad():
-            logits, state = model.step(prompt.to(device).unsqueeze(0), None)
-            for _ in range(n_words):
-                token = next_token(logits[0, -1], options, generator)
-                generated.append(token)
-                logits, state = model.step(torch.tensor([[token]], device=device), state)
-    finally:
-        model.train(was_training)
+    with inference(model):
+        logits, state = model.step(prompt.to(device).unsqueeze(0), None)
+        for _ in range(n_words):
+            token = next_token(logits[0, -1], options, generator)
+            generated.append(token)
+            logits, state = model.step(torch.tensor([[token]], device=device), state)
     return generated
 
 

@@ -3,8 +3,7 @@
 Example:
     >>> learn = language_model_learner(data_lm, AWD_LSTM, pretrained="wt2_lm.brisk",
     ...                                drop_mult=0.3)
-    >>> learn.fit_one_cycle(1, 1e-2, moms=(0.8, 0.7))        # embedding + decoder first
-    >>> learn.unfreeze(); learn.fit_one_cycle(10, 1e-3, moms=(0.8, 0.7))
+    >>> learn.fine_tune(10, base_lr=2e-2)   # embedding + decoder first, then every layer
     >>> learn.predict("I liked this movie because", n_words=40, temperature=0.75)
     >>> learn.save_encoder("ft_enc")
 """
@@ -16,11 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from torch import nn
 
 from briskml.data import set_seed
 from briskml.errors import ConfigError, DataError
-from briskml.losses import cross_entropy_flat
 from briskml.metrics import Metric, accuracy, perplexity
 from briskml.text.awd_lstm import (
     AWD_LSTM,
@@ -33,8 +30,8 @@ from briskml.text.awd_lstm import (
 )
 from briskml.text.data import TextData
 from briskml.text.generate import SamplingOptions, banned_ids, generate_ids
-from briskml.text.rules import BOS, EOS
 from briskml.text.text_learner import TextLearner
+from briskml.text.tokenizer.rules import BOS, EOS
 from briskml.text.transfer import (
     ARCHITECTURE_FIELDS,
     check_direction,
@@ -51,34 +48,37 @@ class LanguageModelLearner(TextLearner):
     """
 
     kind = "text_lm"
+    table_alternative = ('a language model continues a text: call learn.predict("a prompt", '
+                         'n_words=40), or run `briskml text generate MODEL "a prompt"`.')
+    layer_splitter = staticmethod(language_model_splitter)
 
-    def predict(self, text: str = "", n_words: int = 50,  # type: ignore[override]
-                temperature: float = 1.0, min_p: float | None = None, top_k: int | None = None,
-                no_unk: bool = True, seed: int | None = None) -> str:
-        """`text` followed by `n_words` generated words, as readable text (xxmaj/xxup undone).
+    def predict(self, item: str = "", n_words: int = 50, temperature: float = 1.0,
+                min_p: float | None = None, top_k: int | None = None, no_unk: bool = True,
+                seed: int | None = None) -> str:
+        """The prompt `item` followed by `n_words` generated words, as readable text.
 
-        An empty text starts a new document (xxbos); unknown words read as xxunk. With `seed` (or
-        after torch.manual_seed) the same call gives the same words. A backwards model writes
-        the words that come before `text`.
+        Contract: `item` is one text (str), the prompt; the result is one str, the prompt's
+        readable text (xxmaj/xxup undone) then the new words. An empty prompt starts a new
+        document (xxbos); unknown words read as xxunk. With `seed` (or after torch.manual_seed)
+        the same call gives the same words. A backwards model writes the words that come before
+        the prompt. Sampling: `temperature` (0 = always the most likely word), `min_p`, `top_k`,
+        and `no_unk` never generates xxunk.
 
         Example:
             >>> learn.predict("I liked this movie because", n_words=40, temperature=0.75)
             >>> learn.predict("", n_words=20, seed=0)   # a new review from nothing
         """
-        prompt = self._prompt_ids(text)
+        prompt = self._prompt_ids(item)
         vocab = self.vocab
         banned = [vocab.pad_id, *([vocab.unk_id] if no_unk else [])]
         options = SamplingOptions(temperature, min_p, top_k, banned_ids(banned))
         generator = None if seed is None else torch.Generator().manual_seed(seed)
         new_ids = generate_ids(self.model, prompt, n_words, options, generator)
-        ids = prompt.tolist() + new_ids
-        if self.backwards:
-            ids = ids[::-1]
-        return self.tokenizer.decode([vocab.tokens[i] for i in ids])
+        return self.pipeline.text(prompt.tolist() + new_ids)
 
     def _prompt_ids(self, text: str) -> torch.Tensor:
-        """The prompt's ids in reading order for the model; a trailing xxeos is dropped so the
-        model continues the text instead of starting a new one."""
+        """The prompt's ids in the model's order; a trailing xxeos is dropped so the model
+        continues the text instead of starting a new one."""
         if not isinstance(text, str):
             raise ConfigError(f"predict takes a text (str) to continue; got {type(text).__name__}.")
         tokens = self.tokenizer(text)
@@ -86,14 +86,7 @@ class LanguageModelLearner(TextLearner):
             tokens = tokens[:-1]
         if not tokens:
             tokens = [BOS]
-        ids = self.vocab.numericalize(tokens)
-        return ids.flip(0) if self.backwards else ids
-
-    @classmethod
-    def _from_export(cls, meta: dict[str, Any], model: nn.Module,
-                     device: str | torch.device | None) -> LanguageModelLearner:
-        return cls(None, model, loss_func=cross_entropy_flat, splitter=language_model_splitter,
-                   device=device, progress=False, **cls._extra_from_export(meta))
+        return self.pipeline.oriented(self.vocab.numericalize(tokens))
 
 
 def language_model_learner(data_lm: TextData, arch: Any = AWD_LSTM,
@@ -113,7 +106,7 @@ def language_model_learner(data_lm: TextData, arch: Any = AWD_LSTM,
     Example:
         >>> learn = language_model_learner(data_lm, AWD_LSTM, config=dict(emb_sz=200, n_hid=400,
         ...                                n_layers=2), pretrained="wt2_lm.brisk", drop_mult=0.3)
-        >>> learn.fit_one_cycle(1, 1e-2, moms=(0.8, 0.7))
+        >>> learn.fine_tune(4, base_lr=1e-2)
     """
     check_arch(arch)
     if not isinstance(data_lm, TextData) or not data_lm.for_lm:
@@ -134,8 +127,6 @@ def language_model_learner(data_lm: TextData, arch: Any = AWD_LSTM,
     model = AWDLSTMLanguageModel(config)
     if weights is not None:
         load_pretrained_lm(model, weights, data_lm.vocab)
-    learner_kwargs.setdefault("loss_func", cross_entropy_flat)
-    learner_kwargs.setdefault("splitter", language_model_splitter)
     learn = LanguageModelLearner(data_lm, model, metrics=metrics, **learner_kwargs)
     if weights is not None:
         learn.freeze()

@@ -13,8 +13,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from briskml.errors import ConfigError, DataError
-from briskml.text.corpus import ragged_ranges, token_positions
+from briskml.checks import check_positive_int
+from briskml.errors import DataError
+from briskml.text.tokenizer.corpus import ragged_ranges, token_positions
 
 Batch = tuple[Tensor, Tensor]
 # The lessons' variable window: usually seq_len, sometimes half, with normal noise.
@@ -24,11 +25,6 @@ MIN_WINDOW = 5
 MAX_EXTRA_WINDOW = 25
 # A sortish megabatch holds this many batches, sorted by length before being cut.
 SORTISH_BATCHES = 50
-
-
-def _check_positive(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer; got {value!r}.")
 
 
 class LMLoader:
@@ -51,8 +47,8 @@ class LMLoader:
     def __init__(self, ids: Tensor, offsets: np.ndarray, documents: np.ndarray, bs: int = 64,
                  seq_len: int = 72, shuffle: bool = False, backwards: bool = False,
                  generator: torch.Generator | None = None) -> None:
-        _check_positive("bs", bs)
-        _check_positive("seq_len", seq_len)
+        check_positive_int(bs, "bs")
+        check_positive_int(seq_len, "seq_len")
         self.ids, self.offsets = ids, np.asarray(offsets)
         self.documents = np.asarray(documents, dtype=np.int64)
         self.bs, self.seq_len = bs, seq_len
@@ -152,7 +148,7 @@ class ClassificationLoader:
                  labels: Tensor | None = None, bs: int = 64, shuffle: bool = False,
                  pad_id: int = 1, backwards: bool = False,
                  generator: torch.Generator | None = None) -> None:
-        _check_positive("bs", bs)
+        check_positive_int(bs, "bs")
         self.ids = ids
         self.offsets = torch.from_numpy(np.array(offsets, dtype=np.int64))
         self.documents = torch.from_numpy(np.array(documents, dtype=np.int64))

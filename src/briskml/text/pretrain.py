@@ -20,7 +20,7 @@ from briskml.errors import DataError
 from briskml.text.awd_lstm import AWDLSTMConfig
 from briskml.text.data import TextData
 from briskml.text.lm_learner import LanguageModelLearner, language_model_learner
-from briskml.text.tokenize import BaseTokenizer
+from briskml.text.tokenizer import BaseTokenizer
 
 # A top-level WikiText heading (" = Title = "), where a new article starts.
 _WIKITEXT_HEADING = re.compile(r"^ = [^=].* = $")
@@ -71,7 +71,7 @@ def pretrain_lm(corpus: str | os.PathLike | Sequence[str], out: str | os.PathLik
                 lr: float = 5e-3, bs: int = 64, seq_len: int = 72, seed: int | None = None,
                 drop_mult: float = 1.0, valid_pct: float = 0.1, max_vocab: int = 60000,
                 min_freq: int = 2, tokenizer: BaseTokenizer | None = None,
-                moms: Sequence[float] = (0.8, 0.7), backwards: bool = False,
+                moms: Sequence[float] | None = None, backwards: bool = False,
                 overwrite: bool = False,
                 **learner_kwargs: Any) -> LanguageModelLearner:
     """Train an AWD-LSTM language model on `corpus` with one cycle of `epochs` and export it with
@@ -82,7 +82,8 @@ def pretrain_lm(corpus: str | os.PathLike | Sequence[str], out: str | os.PathLik
     `backwards=True` trains a model that reads each document right to left (the backward half of
     the paper's ensemble). An existing `out` is refused (before any training) unless
     `overwrite=True`.
-    `learner_kwargs` go to the learner (device, progress, callbacks ...).
+    `moms` defaults to ULMFiT's (0.8, 0.7, 0.8). `learner_kwargs` go to the learner (device,
+    progress, callbacks ...).
 
     Example:
         >>> learn = pretrain_lm("wikitext-2/train.txt", "wt2_lm.brisk", epochs=1, seed=42,

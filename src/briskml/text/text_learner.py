@@ -1,8 +1,9 @@
 """TextLearner: what the language-model and classifier learners share.
 
-The vocabulary and tokenizer travel with the learner (and its export), so it can read new text
-after `load_learner`; the stock text callbacks (hidden-state resets, AR/TAR) are always attached;
-the encoder can be saved alone and loaded into another text model.
+The text pipeline (tokenizer, vocabulary, classes, direction) travels with the learner and its
+export, so it can read new text after `load_learner`; the stock text callbacks (hidden-state
+resets, AR/TAR) are always attached; the encoder can be saved alone and loaded into another text
+model; every one-cycle fit uses ULMFiT's momentum unless told otherwise.
 """
 
 from __future__ import annotations
@@ -10,57 +11,82 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from briskml.callbacks import Callback
 from briskml.checkpoint import load_model_state
 from briskml.errors import ConfigError
-from briskml.learner import Learner
+from briskml.learner import Learner, Splitter
+from briskml.losses import cross_entropy_flat
 from briskml.text.awd_lstm import AWDLSTMConfig
 from briskml.text.callbacks import ActivationRegularizer, ResetHiddenState
 from briskml.text.memory import keep_freed_memory
-from briskml.text.tokenize import BaseTokenizer, Tokenizer
+from briskml.text.pipeline import TextPipeline, pipeline_json_from_0_1_0
+from briskml.text.tokenizer import BaseTokenizer
 from briskml.text.transfer import (
     check_architecture,
     check_direction,
     check_same_vocab,
     read_text_weights,
-    tokenizer_from_json,
-    tokenizer_to_json,
     write_encoder,
 )
 from briskml.text.vocab import Vocab
 
 
 class TextLearner(Learner):
-    """A Learner for an AWD-LSTM text model: keeps `vocab`, `tokenizer` and `backwards`, resets
-    the hidden state at each epoch and validation, and adds AR (alpha) / TAR (beta) to the loss.
+    """A Learner for an AWD-LSTM text model: keeps the text `pipeline` (read `vocab`, `tokenizer`
+    and `backwards` through it), resets the hidden state at each epoch and validation, and adds
+    AR (alpha) / TAR (beta) to the loss.
 
-    Build one with `language_model_learner` or `text_classifier_learner`.
+    Build one with `language_model_learner` or `text_classifier_learner`; for inference without
+    data, pass `pipeline=TextPipeline(tokenizer, vocab, ...)`.
     """
 
-    def __init__(self, data: Any, model: nn.Module, *, vocab: Vocab | None = None,
-                 tokenizer: BaseTokenizer | None = None, backwards: bool | None = None,
+    # ULMFiT's momentum (the lessons' moms=(0.8, 0.7)) for fit_one_cycle and fine_tune.
+    default_moms: ClassVar[tuple[float, ...]] = (0.8, 0.7, 0.8)
+    # The layer groups of this kind of model (set by each text learner).
+    layer_splitter: ClassVar[Splitter | None] = None
+
+    def __init__(self, data: Any, model: nn.Module, *, pipeline: TextPipeline | None = None,
                  alpha: float = 2.0, beta: float = 1.0, callbacks: Sequence[Callback] = (),
                  **learner_kwargs: Any) -> None:
-        if data is None and vocab is None:
-            raise ConfigError("A text learner needs TextData or, for inference, a vocab.")
-        self.vocab = vocab if vocab is not None else data.vocab
-        self.tokenizer = tokenizer or (data.tokenizer if data is not None else Tokenizer())
-        if backwards is None:
-            backwards = bool(data.settings.backwards) if data is not None else False
-        self.backwards = backwards
+        if pipeline is None:
+            if data is None:
+                raise ConfigError("A text learner needs TextData or, for inference, "
+                                  "pipeline=TextPipeline(tokenizer, vocab).")
+            pipeline = data.pipeline
+        if not isinstance(pipeline, TextPipeline):
+            raise ConfigError(f"pipeline must be a TextPipeline; got {type(pipeline).__name__}.")
+        self.pipeline = pipeline
         vocab_size = model.encoder.config.vocab_size
-        if len(self.vocab) != vocab_size:
+        if len(pipeline.vocab) != vocab_size:
             raise ConfigError(f"The model's vocab_size is {vocab_size} but the vocab has "
-                              f"{len(self.vocab)} tokens.")
+                              f"{len(pipeline.vocab)} tokens.")
+        learner_kwargs.setdefault("loss_func", cross_entropy_flat)
+        learner_kwargs.setdefault("splitter", self.layer_splitter)
         stock = [ResetHiddenState(), ActivationRegularizer(alpha, beta)]
         super().__init__(data, model, callbacks=[*stock, *callbacks], **learner_kwargs)
         if self.device.type == "cpu":
             keep_freed_memory()
+
+    # ----- the pipeline's parts, as 0.1.0 learners had them --------------------------------------
+    @property
+    def vocab(self) -> Vocab:
+        """The vocabulary (the pipeline's)."""
+        return self.pipeline.vocab
+
+    @property
+    def tokenizer(self) -> BaseTokenizer:
+        """The tokenizer (the pipeline's)."""
+        return self.pipeline.tokenizer
+
+    @property
+    def backwards(self) -> bool:
+        """Whether the model reads each text from its end (the pipeline's direction)."""
+        return self.pipeline.backwards
 
     @property
     def config(self) -> AWDLSTMConfig:
@@ -116,28 +142,17 @@ class TextLearner(Learner):
                                 f"nor '{candidate}' exists. Save one with learn.save_encoder(name) "
                                 "or pass the path of an exported language model.")
 
-    # ----- text in, ids out ----------------------------------------------------------------------
-    def _ids_of(self, text: str) -> Tensor:
-        """Token ids of one text (reversed for a backwards model), unknown words as xxunk."""
-        if not isinstance(text, str):
-            raise ConfigError(f"Expected a text (str); got {type(text).__name__}.")
-        ids = self.vocab.numericalize(self.tokenizer(text))
-        return ids.flip(0) if self.backwards else ids
-
     # ----- export --------------------------------------------------------------------------------
-    def _export_extra(self) -> dict[str, Any]:
-        return {"vocab": self.vocab.to_dict(), "tokenizer": tokenizer_to_json(self.tokenizer),
-                "backwards": self.backwards}
+    @classmethod
+    def _from_export(cls, meta: dict[str, Any], model: nn.Module,
+                     device: str | torch.device | None) -> TextLearner:
+        """A learner for inference from an export's JSON: the pipeline from meta["pipeline"]."""
+        pipeline = TextPipeline.from_json(meta.get("pipeline"), "the exported learner")
+        return cls(None, model, pipeline=pipeline, device=device, progress=False)
 
-    @staticmethod
-    def _extra_from_export(meta: dict[str, Any]) -> dict[str, Any]:
-        """vocab, tokenizer and backwards from an export's JSON."""
-        extra = meta["extra"]
-        return {"vocab": Vocab.from_dict(extra["vocab"], "the exported vocabulary"),
-                "tokenizer": tokenizer_from_json(extra["tokenizer"], "the exported tokenizer"),
-                "backwards": bool(extra.get("backwards", False))}
-
-
-def device_of(model: nn.Module) -> torch.device:
-    """Where the model's parameters live."""
-    return next(model.parameters()).device
+    @classmethod
+    def upgrade_v1(cls, meta: dict[str, Any], source: str) -> dict[str, Any]:
+        """A briskml 0.1.0 export's JSON in today's shape: its "extra" (vocab, tokenizer,
+        backwards, classes) becomes the pipeline JSON."""
+        upgraded = {key: value for key, value in meta.items() if key != "extra"}
+        return {**upgraded, "pipeline": pipeline_json_from_0_1_0(meta.get("extra"), source)}

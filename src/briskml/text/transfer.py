@@ -3,19 +3,19 @@
 An encoder file (`save_encoder`) is a briskml bundle holding the AWD-LSTM encoder's tensors
 ("encoder.*"), its architecture and its vocabulary. An exported language model (or classifier)
 holds the same encoder under "model.encoder.*", so either can feed `load_encoder`, and an exported
-language model can feed `pretrained=`.
+language model can feed `pretrained=`. Exports of both file formats are read (2: the text
+pipeline's JSON under "pipeline"; 1, briskml 0.1.0: its parts under "extra"); every file stores
+its tokenizer as `BaseTokenizer.to_json` writes it.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -24,7 +24,8 @@ from briskml.download import download
 from briskml.errors import BriskWarning, ConfigError, FileFormatError
 from briskml.persist import read_bundle, write_bundle
 from briskml.text.awd_lstm import ARCHITECTURE_FIELDS, AWDLSTMConfig
-from briskml.text.tokenize import BaseTokenizer, tokenizer_from_dict
+from briskml.text.pipeline import pipeline_json_from_0_1_0
+from briskml.text.tokenizer import BaseTokenizer, upgrade_tokenizer_json
 from briskml.text.vocab import Vocab
 
 ENCODER_CONTENT = "text_encoder"
@@ -41,24 +42,9 @@ class TextWeights:
     tensors: dict[str, Tensor]
     config: dict[str, Any]
     vocab: Vocab
-    tokenizer: dict[str, Any] | None
+    tokenizer: dict[str, Any] | None   # as BaseTokenizer.to_json writes it
     source: str
     backwards: bool | None = None  # the reading direction it was trained in (None: not recorded)
-
-
-# ----- tokenizers in JSON ---------------------------------------------------------------------
-def tokenizer_to_json(tokenizer: BaseTokenizer) -> dict[str, Any]:
-    """The tokenizer's settings, with any trained state (a subword model) as base64 text."""
-    state = {name: base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
-             for name, array in tokenizer.state_arrays().items()}
-    return {"settings": tokenizer.to_dict(), "state": state}
-
-
-def tokenizer_from_json(document: dict[str, Any], source: str) -> BaseTokenizer:
-    """Rebuild what `tokenizer_to_json` wrote."""
-    arrays = {name: np.frombuffer(base64.b64decode(text), dtype=np.uint8)
-              for name, text in document.get("state", {}).items()}
-    return tokenizer_from_dict(document["settings"], arrays, source)
 
 
 # ----- reading files --------------------------------------------------------------------------
@@ -95,8 +81,11 @@ def read_text_weights(path: str | os.PathLike, need_decoder: bool = False) -> Te
     tensors, meta = read_bundle(path)
     content, kind = meta.get("content"), meta.get("kind")
     if content == ENCODER_CONTENT and not need_decoder:
+        tokenizer = meta.get("tokenizer")
+        if tokenizer is not None:
+            tokenizer = upgrade_tokenizer_json(tokenizer, f"'{path}'")
         return TextWeights(_strip(tensors, ""), meta["config"], _vocab(meta["vocab"], path),
-                           meta.get("tokenizer"), str(path), meta.get("backwards"))
+                           tokenizer, str(path), meta.get("backwards"))
     allowed = ("text_lm",) if need_decoder else TEXT_KINDS
     if content != "learner" or kind not in allowed:
         found = f"an exported {kind!r} learner" if content == "learner" else f"a {content!r} file"
@@ -106,9 +95,21 @@ def read_text_weights(path: str | os.PathLike, need_decoder: bool = False) -> Te
     config = meta["model"]["config"]
     if kind == "text_classifier":
         config = config["encoder"]
-    extra = meta.get("extra", {})
-    return TextWeights(_strip(tensors, "model."), config, _vocab(extra["vocab"], path),
-                       extra.get("tokenizer"), str(path), extra.get("backwards"))
+    pipeline = exported_pipeline_json(meta, str(path))
+    return TextWeights(_strip(tensors, "model."), config, _vocab(pipeline["vocab"], path),
+                       pipeline["tokenizer"], str(path), pipeline["backwards"])
+
+
+def exported_pipeline_json(meta: dict[str, Any], source: str) -> dict[str, Any]:
+    """The text pipeline JSON of an exported text learner of either file format: 2 keeps it
+    under "pipeline", 1 (briskml 0.1.0) its parts under "extra"."""
+    if meta.get("export_version", 1) == 1:
+        return pipeline_json_from_0_1_0(meta.get("extra"), source)
+    pipeline = meta.get("pipeline")
+    if not isinstance(pipeline, dict) or "vocab" not in pipeline or "tokenizer" not in pipeline:
+        raise FileFormatError(f"'{source}' holds no text pipeline (vocabulary and tokenizer); "
+                              "export the model again.")
+    return pipeline
 
 
 def _strip(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
@@ -125,7 +126,7 @@ def write_encoder(path: Path, encoder: nn.Module, config: AWDLSTMConfig, vocab: 
     meta = {"content": ENCODER_CONTENT, "config": {name: getattr(config, name)
                                                    for name in ENCODER_FIELDS},
             "vocab": vocab.to_dict(), "backwards": backwards,
-            "tokenizer": None if tokenizer is None else tokenizer_to_json(tokenizer)}
+            "tokenizer": None if tokenizer is None else tokenizer.to_json()}
     tensors = {f"encoder.{key}": value for key, value in encoder.state_dict().items()}
     return write_bundle(path, tensors, meta)
 
@@ -174,10 +175,10 @@ def warn_if_other_tokenizer(tokenizer: BaseTokenizer, found: dict[str, Any] | No
     """A pretrained model read text split differently: say so, it will transfer poorly."""
     if found is None:
         return
-    settings = found.get("settings", {})
-    if settings and settings != tokenizer.to_dict():
+    settings = upgrade_tokenizer_json(found, source)["settings"]
+    if settings != tokenizer.options():
         warnings.warn(f"'{source}' was trained on text tokenised with {settings}, but this data "
-                      f"uses {tokenizer.to_dict()}; words split differently transfer poorly.",
+                      f"uses {tokenizer.options()}; words split differently transfer poorly.",
                       BriskWarning, stacklevel=3)
 
 

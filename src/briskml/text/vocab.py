@@ -12,10 +12,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from briskml.checks import check_positive_int, is_int
 from briskml.errors import ConfigError, FileFormatError
 from briskml.persist import write_json
-from briskml.text.corpus import TokenizedCorpus
-from briskml.text.rules import PAD, SPECIAL_TOKENS, UNK
+from briskml.text.tokenizer.corpus import TokenizedCorpus
+from briskml.text.tokenizer.rules import PAD, SPECIAL_TOKENS, UNK
 
 _FORMAT = "briskml.vocab"
 _VERSION = 1
@@ -160,8 +161,7 @@ def _check_tokens(tokens: list[str], special_tokens: tuple[str, ...]) -> None:
 
 
 def _check_limits(max_vocab: int, min_freq: int, num_special: int) -> None:
-    if not isinstance(max_vocab, int) or max_vocab < num_special:
+    if not is_int(max_vocab) or max_vocab < num_special:
         raise ConfigError(f"max_vocab must be an integer >= {num_special} (the special tokens); "
                           f"got {max_vocab!r}.")
-    if not isinstance(min_freq, int) or min_freq < 1:
-        raise ConfigError(f"min_freq must be a positive integer; got {min_freq!r}.")
+    check_positive_int(min_freq, "min_freq", "Words seen fewer times become xxunk.")

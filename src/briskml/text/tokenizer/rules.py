@@ -3,7 +3,7 @@
 Pre-rules run on the raw string before word tokenisation. Rules marked `word_level` never look
 across whitespace, so the tokenizer applies them once per distinct whitespace-free chunk of text
 instead of once per document (same result, far less work). The capital-letter and word-repetition
-rules run after tokenisation, on token ids in bulk (see `briskml.text.tokenize`).
+rules run after tokenisation, on token ids in bulk (see `briskml.text.tokenizer.engine`).
 """
 
 from __future__ import annotations

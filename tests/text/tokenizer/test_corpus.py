@@ -4,7 +4,12 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briskml.text.corpus import TokenizedCorpus, ragged_ranges, text_cache_key, token_positions
+from briskml.text.tokenizer.corpus import (
+    TokenizedCorpus,
+    ragged_ranges,
+    text_cache_key,
+    token_positions,
+)
 
 
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 6)), max_size=12))

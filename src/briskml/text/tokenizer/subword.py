@@ -10,10 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from briskml.checks import check_one_of, check_positive_int
 from briskml.errors import ConfigError
-from briskml.text.corpus import CorpusBuilder
-from briskml.text.parallel import resolve_workers
-from briskml.text.rules import (
+from briskml.text.tokenizer.base import BaseTokenizer, register_tokenizer, rules_by_name
+from briskml.text.tokenizer.corpus import CorpusBuilder
+from briskml.text.tokenizer.parallel import resolve_workers
+from briskml.text.tokenizer.rules import (
     BOS,
     DEFAULT_RULES,
     EOS,
@@ -27,8 +29,7 @@ from briskml.text.rules import (
     tidy_spacing,
     undo_special_tokens,
 )
-from briskml.text.tokenize import BaseTokenizer, rules_by_name
-from briskml.text.workers import read_text_files
+from briskml.text.tokenizer.workers import read_text_files
 
 _MODEL_TYPES = ("unigram", "bpe", "char", "word")
 # Languages whose alphabets are small enough to cover every character, as fastai sets it.
@@ -36,6 +37,7 @@ _SMALL_ALPHABETS = {"de", "en", "es", "fr", "it", "nl", "pt", "da", "sv", "fi", 
 _SPOOL_KEY = -1  # sentencepiece ids never change, so the builder keeps one mapping for them
 
 
+@register_tokenizer
 class SentencePieceTokenizer(BaseTokenizer):
     """Subword units learnt on the corpus with sentencepiece (unigram by default).
 
@@ -56,11 +58,11 @@ class SentencePieceTokenizer(BaseTokenizer):
                  add_bos: bool = True, add_eos: bool = False, max_sentence_length: int = 1 << 16,
                  n_workers: int | None = None, cache: bool = True) -> None:
         super().__init__(n_workers, cache)
-        if model_type not in _MODEL_TYPES:
-            raise ConfigError(f"model_type must be one of {_MODEL_TYPES}; got {model_type!r}.")
-        if not isinstance(vocab_sz, int) or vocab_sz < len(SPECIAL_TOKENS) + 1:
-            raise ConfigError(f"vocab_sz must be an integer > {len(SPECIAL_TOKENS)}; got "
-                              f"{vocab_sz!r}.")
+        check_one_of(model_type, _MODEL_TYPES, "model_type")
+        check_positive_int(vocab_sz, "vocab_sz")
+        if vocab_sz <= len(SPECIAL_TOKENS):
+            raise ConfigError(f"vocab_sz must be an integer > {len(SPECIAL_TOKENS)} (the special "
+                              f"tokens); got {vocab_sz!r}.")
         self.vocab_sz, self.model_type, self.lang = vocab_sz, model_type, lang
         self.char_coverage = char_coverage or (0.99999 if lang in _SMALL_ALPHABETS else 0.9998)
         self.rules = tuple(DEFAULT_RULES if rules is None else rules)
@@ -153,29 +155,29 @@ class SentencePieceTokenizer(BaseTokenizer):
     def settings(self) -> dict[str, Any]:
         """Everything the pieces depend on, the trained model's hash included."""
         self._check_fitted()
-        return {**self.to_dict(), "model_sha256": hashlib.sha256(self.model).hexdigest()}
+        return {**self.options(), "model_sha256": hashlib.sha256(self.model).hexdigest()}
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able description (the model itself goes in `state_arrays`)."""
+    def options(self) -> dict[str, Any]:
+        """The kind and training options, JSON-able (the model itself is in `state()`)."""
         return {"kind": self.kind, "vocab_sz": self.vocab_sz, "model_type": self.model_type,
                 "lang": self.lang, "char_coverage": self.char_coverage,
                 "rules": [rule_name(rule) for rule in self.rules], "add_bos": self.add_bos,
                 "add_eos": self.add_eos, "max_sentence_length": self.max_sentence_length}
 
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        """The trained model's bytes, to store beside `to_dict()`."""
+    def state(self) -> dict[str, bytes]:
+        """The trained sentencepiece model's bytes."""
         self._check_fitted()
-        return {"sentencepiece_model": np.frombuffer(self.model, dtype=np.uint8)}
+        return {"sentencepiece_model": self.model}
 
     @classmethod
-    def from_dict(cls, document: dict[str, Any], arrays: dict[str, np.ndarray],
-                  source: str = "the file") -> SentencePieceTokenizer:
-        """Rebuild a trained tokenizer from `to_dict()` and `state_arrays()`."""
-        options = {key: value for key, value in document.items() if key not in ("kind", "rules")}
-        tokenizer = cls(**options, rules=rules_by_name(document["rules"], source))
-        if "sentencepiece_model" not in arrays:
+    def from_options(cls, options: dict[str, Any], state: dict[str, bytes],
+                     source: str) -> SentencePieceTokenizer:
+        """Rebuild a trained tokenizer from `options()` and `state()`."""
+        kwargs = {key: value for key, value in options.items() if key not in ("kind", "rules")}
+        tokenizer = cls(**kwargs, rules=rules_by_name(options["rules"], source))
+        if "sentencepiece_model" not in state:
             raise ConfigError(f"{source} lacks the sentencepiece model it was tokenised with.")
-        tokenizer._set_model(np.asarray(arrays["sentencepiece_model"]).tobytes())
+        tokenizer._set_model(bytes(state["sentencepiece_model"]))
         return tokenizer
 
     def __repr__(self) -> str:

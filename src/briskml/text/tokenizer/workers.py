@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from briskml.text.corpus import ChunkResult
-from briskml.text.engine import WordEngine
-from briskml.text.rules import Rule, rule_name, split_rules
+from briskml.text.tokenizer.corpus import ChunkResult
+from briskml.text.tokenizer.engine import WordEngine
+from briskml.text.tokenizer.rules import Rule, rule_name, split_rules
 
 _ENGINE: WordEngine | None = None
 

@@ -16,7 +16,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from briskml.errors import BriskError, ConfigError
+from briskml.checks import check_non_negative_int
+from briskml.errors import BriskError
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")
@@ -33,10 +34,9 @@ def resolve_workers(n_workers: int | None) -> int:
     """`n_workers` checked; None means every available core."""
     if n_workers is None:
         return available_cores()
-    if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 0:
-        raise ConfigError(f"n_workers must be None (all cores) or an integer >= 0; got "
-                          f"{n_workers!r}. Use 0 or 1 to work in this process.")
-    return max(1, n_workers)
+    workers = check_non_negative_int(n_workers, "n_workers", "Use None for every core, or 0 or 1 "
+                                     "to work in this process.")
+    return max(1, workers)
 
 
 def ordered_map(function: Callable[[Task], Result], tasks: Iterable[Task], n_workers: int,

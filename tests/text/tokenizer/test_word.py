@@ -15,11 +15,11 @@ from spacy.symbols import ORTH
 
 from briskml.errors import BriskWarning, ConfigError, DataError
 from briskml.text import Tokenizer
-from briskml.text.engine import WordEngine
-from briskml.text.rules import SPECIAL_TOKENS, fix_html
-from briskml.text.tokenize import BATCH_SIZE, _clean_text
+from briskml.text.tokenizer.base import BATCH_SIZE, clean_text
+from briskml.text.tokenizer.engine import WordEngine
+from briskml.text.tokenizer.rules import SPECIAL_TOKENS, fix_html
 
-from .conftest import PEERS_RESULTS, make_reviews
+from ..conftest import PEERS_RESULTS, make_reviews
 
 
 def test_tokens_carry_the_lessons_special_tokens(tokenizer):
@@ -53,7 +53,7 @@ def test_tokenize_df_marks_fields(tokenizer):
 
 
 def test_tokenize_df_names_a_missing_column(tokenizer):
-    with pytest.raises(DataError, match=r"'review'.*not found"):
+    with pytest.raises(DataError, match=r"'review' \(in text_cols\) is not in the DataFrame"):
         tokenizer.tokenize_df(pd.DataFrame({"text": ["a"]}), "review")
 
 
@@ -145,7 +145,7 @@ def test_a_single_string_is_refused_by_tokenize(tokenizer):
 def test_review_zero_matches_fastai_except_single_capitals(tokenizer):
     if not PEERS_RESULTS.is_file():
         pytest.skip(f"{PEERS_RESULTS} is not available")
-    from .conftest import IMDB_50K
+    from ..conftest import IMDB_50K
 
     fastai = json.loads(PEERS_RESULTS.read_text())["text_tokenize_fastai"]
     review = pd.read_csv(IMDB_50K, nrows=1)["review"][0]
@@ -213,7 +213,7 @@ def _spacy_per_chunk(document: str, engine: WordEngine) -> list[str]:
                max_size=60))
 def test_memoised_tokens_equal_spacy_on_generated_text(text):
     engine = _shared_tokenizer().engine
-    text = _clean_text(text)  # as tokenize does: lone surrogates become U+FFFD
+    text = clean_text(text)  # as tokenize does: lone surrogates become U+FFFD
     document = engine._apply_document_rules(text)
     assert _our_raw_tokens(text, engine) == _spacy_per_chunk(document, engine)
 

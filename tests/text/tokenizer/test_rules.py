@@ -2,7 +2,7 @@
 
 import pytest
 
-from briskml.text.rules import (
+from briskml.text.tokenizer.rules import (
     SPECIAL_TOKENS,
     apply_capitals,
     capitals_marker,

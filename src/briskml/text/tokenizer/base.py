@@ -1,57 +1,61 @@
-"""Tokenizers: the lessons' word tokenizer (spaCy + special tokens), parallel and cached.
+"""What every tokenizer shares: its inputs (texts, DataFrames, CSV files, text files), the token
+cache, the registry of tokenizer kinds, and the one way a tokenizer is saved.
 
-`Tokenizer.tokenize` returns a `TokenizedCorpus`. Work is spread over processes in batches of
-documents (order preserved), input is read lazily so memory stays bounded, and the result is cached
-on disk under a key made of the content and the settings, so the same corpus is tokenised once.
+A tokenizer is saved as JSON (`to_json`): {"settings": {"kind": ..., its options}, "state":
+{name: base64 text}}, the state being what training produced (a sentencepiece model); the word
+tokenizer has none. `tokenizer_from_json` rebuilds it through the class registered for its kind.
+Every kind (`Tokenizer`, `SentencePieceTokenizer`) subclasses `BaseTokenizer` here and registers
+itself with `register_tokenizer`; the package `briskml.text.tokenizer` imports them all, so the
+registry is complete whenever this module has been imported.
+
+Example:
+    >>> document = Tokenizer().to_json()
+    >>> tokenizer_from_json(document).options() == document["settings"]
+    True
 """
 
 from __future__ import annotations
 
+import base64
 import math
 import os
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from importlib.metadata import version
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from briskml.errors import BriskWarning, ConfigError, DataError
-from briskml.text.corpus import (
+import briskml.text.tokenizer.rules as rule_module
+from briskml.errors import BriskWarning, ConfigError, FileFormatError
+from briskml.frames import check_columns
+from briskml.text.tokenizer.corpus import (
     CorpusBuilder,
     TokenizedCorpus,
     file_cache_key,
     load_cached_or_none,
     text_cache_key,
 )
-from briskml.text.engine import WordEngine
-from briskml.text.parallel import ordered_map, resolve_workers
-from briskml.text.rules import (
-    DEFAULT_RULES,
-    FLD,
-    SPECIAL_TOKENS,
-    Rule,
-    decode_tokens,
-    rule_name,
-    split_rules,
-)
-from briskml.text.workers import init_worker, run_files, run_texts, set_process_engine
+from briskml.text.tokenizer.parallel import resolve_workers
+from briskml.text.tokenizer.rules import FLD, SPECIAL_TOKENS, Rule, rule_name
 
-# Bump when a change to the code changes the tokens, so old cache entries are not reused.
-TOKENIZER_VERSION = 1
 # Documents per task sent to a worker: big enough to amortise the hand-over, small enough to
 # balance two workers on a few thousand documents.
 BATCH_SIZE = 500
+# Where the built-in rules lived up to briskml 0.1.0: files of that version name them there.
+RULES_MODULE_0_1_0 = "briskml.text.rules"
+
+TokenizerClass = TypeVar("TokenizerClass", bound="type[BaseTokenizer]")
+_KINDS: dict[str, type[BaseTokenizer]] = {}
 
 
 class BaseTokenizer:
-    """What every briskml tokenizer shares: data-frame/CSV/file input, caching, warnings."""
+    """What every briskml tokenizer shares: data-frame/CSV/file input, caching, saving as JSON."""
 
-    kind = "base"
+    kind: ClassVar[str] = "base"
     special_tokens: tuple[str, ...] = SPECIAL_TOKENS
 
     def __init__(self, n_workers: int | None = None, cache: bool = True) -> None:
@@ -61,6 +65,10 @@ class BaseTokenizer:
     @property
     def settings(self) -> dict[str, Any]:
         """Everything the tokens depend on, JSON-able (part of every cache key)."""
+        raise NotImplementedError
+
+    def __call__(self, text: str) -> list[str]:
+        """The tokens of one text (in this process)."""
         raise NotImplementedError
 
     def decode(self, tokens: Sequence[str]) -> str:
@@ -75,13 +83,28 @@ class BaseTokenizer:
     def prepare(self, train_texts: Iterable[str]) -> None:
         """Get ready to tokenise a corpus whose training texts are given (trains subword models)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able description that `tokenizer_from_dict` turns back into this tokenizer."""
+    # ----- saving --------------------------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        """The kind and the options this tokenizer was built with, JSON-able: what `to_json`
+        stores as "settings" (two tokenizers with the same options split text the same way)."""
         raise NotImplementedError
 
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        """Arrays to save beside `to_dict()` (a trained subword model)."""
+    def state(self) -> dict[str, bytes]:
+        """What training produced (a subword model), by name; empty for rule-based tokenizers."""
         return {}
+
+    def to_json(self) -> dict[str, Any]:
+        """The tokenizer as JSON: its options and its trained state (base64); see the module doc."""
+        state = {name: base64.b64encode(data).decode("ascii")
+                 for name, data in self.state().items()}
+        return {"settings": self.options(), "state": state}
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], state: dict[str, bytes],
+                     source: str) -> BaseTokenizer:
+        """Rebuild a tokenizer of this kind from `options()` and `state()` (`source` names the
+        file in errors)."""
+        raise NotImplementedError
 
     def _run(self, batches: Iterator[list[str]], n_workers: int, builder: CorpusBuilder,
              files: bool) -> None:
@@ -106,7 +129,7 @@ class BaseTokenizer:
         if not _is_sequence(texts):
             return self._tokenize_stream(_clean_texts(texts), None, n_workers)
         values = texts.tolist() if hasattr(texts, "tolist") else texts
-        text_list = [_clean_text(text) for text in values]
+        text_list = [clean_text(text) for text in values]
         use_cache = self.cache if cache is None else cache
         key = text_cache_key(self.settings, text_list) if use_cache else None
         return self._tokenize_stream(iter(text_list), key, n_workers)
@@ -164,114 +187,67 @@ class BaseTokenizer:
         return self.n_workers if n_workers is None else n_workers
 
 
-class Tokenizer(BaseTokenizer):
-    """The lessons' word tokenizer: pre-rules, spaCy's rule-based tokenizer, special tokens.
+# ----- the registry and the one serialisation -----------------------------------------------------
+def register_tokenizer(cls: TokenizerClass) -> TokenizerClass:
+    """Class decorator: `tokenizer_from_json` rebuilds tokenizers of `cls.kind` with `cls`."""
+    _KINDS[cls.kind] = cls
+    return cls
 
-    Produces xxbos at each document start, xxmaj/xxup before capitalised/all-caps words (which are
-    lower-cased), xxrep n c for a character repeated 3+ times and xxwrep n w for a word repeated 3+
-    times. `tokenize` uses every core and caches its result ($BRISKML_CACHE or ~/.cache/briskml).
+
+def tokenizer_kinds() -> list[str]:
+    """The tokenizer kinds this briskml can rebuild."""
+    return sorted(_KINDS)
+
+
+def tokenizer_from_json(document: dict[str, Any], source: str = "the file") -> BaseTokenizer:
+    """Rebuild what `BaseTokenizer.to_json` wrote (files of briskml 0.1.0 included).
 
     Example:
-        >>> tokenizer = Tokenizer()
-        >>> tokenizer("I LOVED it!!!")
-        ['xxbos', 'xxmaj', 'i', 'xxup', 'loved', 'it', 'xxrep', '3', '!']
-        >>> tokenizer.decode(tokenizer("I LOVED it!!!"))
-        'I LOVED it!!!'
-        >>> corpus = tokenizer.tokenize(df["text"])
+        >>> tokenizer = tokenizer_from_json(learn.tokenizer.to_json())
     """
-
-    kind = "word"
-
-    def __init__(self, lang: str = "en", rules: Sequence[Rule] | None = None,
-                 add_bos: bool = True, add_eos: bool = False, n_workers: int | None = None,
-                 cache: bool = True) -> None:
-        super().__init__(n_workers, cache)
-        if not isinstance(lang, str) or not lang:
-            raise ConfigError(f"lang must be a spaCy language code such as 'en'; got {lang!r}.")
-        self.lang = lang
-        self.rules = tuple(DEFAULT_RULES if rules is None else rules)
-        for rule in self.rules:
-            if not callable(rule):
-                raise ConfigError(f"Each rule must be a function str -> str; got {rule!r}.")
-        self.add_bos, self.add_eos = add_bos, add_eos
-        self._engine: WordEngine | None = None
-
-    @property
-    def engine(self) -> WordEngine:
-        """This process's engine (built on first use; forked workers inherit it)."""
-        if self._engine is None:
-            document_rules, word_rules = split_rules(self.rules)
-            self._engine = WordEngine(self.lang, document_rules, word_rules, self.add_bos,
-                                      self.add_eos)
-        return self._engine
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        """Everything the tokens depend on, JSON-able (part of every cache key)."""
-        # The installed version, read without importing spaCy (seconds) so cache hits stay fast.
-        return {"kind": self.kind, "version": TOKENIZER_VERSION, "spacy": version("spacy"),
-                **self._worker_settings()}
-
-    def _worker_settings(self) -> dict[str, Any]:
-        return {"lang": self.lang, "add_bos": self.add_bos, "add_eos": self.add_eos,
-                "rules": [rule_name(rule) for rule in self.rules]}
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able description that `tokenizer_from_dict` turns back into this tokenizer."""
-        return {"kind": self.kind, **self._worker_settings()}
-
-    def __call__(self, text: str) -> list[str]:
-        """The tokens of one text (in this process)."""
-        self.engine.start_session()
-        return self.engine.tokenize_one(_clean_text(text))
-
-    def decode(self, tokens: Sequence[str]) -> str:
-        """Readable text from tokens (special tokens undone, capitals restored)."""
-        return decode_tokens(tokens)
-
-    def _run(self, batches: Iterator[list[str]], n_workers: int, builder: CorpusBuilder,
-             files: bool) -> None:
-        first = list(islice(batches, 2))
-        batches = chain(first, batches)
-        work = run_files if files else run_texts
-        set_process_engine(self.engine)
-        if n_workers <= 1 or len(first) < 2:  # one batch is not worth starting processes
-            self.engine.start_session()
-            for batch in batches:
-                builder.add(work(batch))
-            return
-        initargs = (self._worker_settings(), self.rules)
-        for result in ordered_map(work, batches, n_workers, init_worker, initargs):
-            builder.add(result)
-
-    def __repr__(self) -> str:
-        return f"Tokenizer(lang={self.lang!r}, rules={len(self.rules)}, add_eos={self.add_eos})"
+    document = upgrade_tokenizer_json(document, source)
+    options = document["settings"]
+    cls = _KINDS.get(options.get("kind"))
+    if cls is None:
+        raise ConfigError(f"{source} names an unknown tokenizer kind {options.get('kind')!r}; "
+                          f"this briskml knows {tokenizer_kinds()}.")
+    try:
+        state = {name: base64.b64decode(text, validate=True)
+                 for name, text in document.get("state", {}).items()}
+    except (ValueError, TypeError, AttributeError) as error:
+        raise FileFormatError(f"{source} holds a damaged tokenizer state ({error}).") from error
+    return cls.from_options(options, state, source)
 
 
-def tokenizer_from_dict(document: dict[str, Any], arrays: dict[str, np.ndarray] | None = None,
-                        source: str = "the file") -> BaseTokenizer:
-    """Rebuild a tokenizer from `to_dict()` (and `state_arrays()` for subword models)."""
-    if document.get("kind") == "sentencepiece":
-        from briskml.text.subword import SentencePieceTokenizer
+def upgrade_tokenizer_json(document: Any, source: str = "the file") -> dict[str, Any]:
+    """A saved tokenizer in today's shape: built-in rules named where they live now (briskml
+    0.1.0 named them under briskml.text.rules). Idempotent; the input is left unchanged."""
+    if not isinstance(document, dict) or not isinstance(document.get("settings"), dict):
+        raise FileFormatError(f"{source} holds no tokenizer settings; export the model again.")
+    options = dict(document["settings"])
+    if "rules" in options:
+        options["rules"] = [current_rule_name(name) for name in options["rules"]]
+    return {**document, "settings": options}
 
-        return SentencePieceTokenizer.from_dict(document, arrays or {}, source)
-    if document.get("kind") != Tokenizer.kind:
-        raise ConfigError(f"{source} names an unknown tokenizer kind {document.get('kind')!r}.")
-    return Tokenizer(document["lang"], rules_by_name(document["rules"], source),
-                     document["add_bos"], document["add_eos"])
+
+def current_rule_name(name: str) -> str:
+    """A saved rule name with the 0.1.0 module of the built-in rules replaced by today's."""
+    old_prefix = RULES_MODULE_0_1_0 + "."
+    if name.startswith(old_prefix):
+        return f"{rule_module.__name__}.{name[len(old_prefix):]}"
+    return name
 
 
 def rules_by_name(names: Sequence[str], source: str) -> list[Rule]:
     """The built-in rules with these names (saved settings name their rules)."""
-    from briskml.text import rules as rule_module
-
     known = {rule_name(rule): rule for rule in vars(rule_module).values()
              if callable(rule) and getattr(rule, "__module__", "") == rule_module.__name__}
-    unknown = [name for name in names if name not in known]
+    current = [current_rule_name(name) for name in names]
+    unknown = [name for name in current if name not in known]
     if unknown:
         raise ConfigError(f"{source} was tokenised with custom rule(s) {unknown}; pass the same "
                           "tokenizer: TextData.load(path, tokenizer=Tokenizer(rules=[...])).")
-    return [known[name] for name in names]
+    return [known[name] for name in current]
 
 
 # ----- helpers ---------------------------------------------------------------------------------
@@ -281,12 +257,9 @@ def join_fields(df: pd.DataFrame, text_cols: str | Sequence[str],
     columns = [text_cols] if isinstance(text_cols, str) else list(text_cols)
     if not columns:
         raise ConfigError("text_cols is empty; name at least one text column.")
-    missing = [column for column in columns if column not in df.columns]
-    if missing:
-        raise DataError(f"Text column(s) {missing} not found; the DataFrame has columns "
-                        f"{list(df.columns)}. Pass text_cols=<existing column(s)>.")
+    check_columns(df, {"text_cols": columns}, distinct=False)
     mark = len(columns) > 1 if mark_fields is None else mark_fields
-    fields = [[_clean_text(text) for text in df[column].tolist()] for column in columns]
+    fields = [[clean_text(text) for text in df[column].tolist()] for column in columns]
     if len(fields) == 1 and not mark:
         return fields[0]
     prefixes = [f"{FLD} {number} " if mark else "" for number in range(1, len(fields) + 1)]
@@ -297,13 +270,15 @@ def join_fields(df: pd.DataFrame, text_cols: str | Sequence[str],
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-def _clean_text(text: Any) -> str:
+def clean_text(text: Any) -> str:
+    """A text as the tokenizer reads it: missing values (None, NaN) as "", lone surrogates
+    (e.g. from surrogateescape) as U+FFFD, anything else as its str()."""
     if isinstance(text, str):
         if text.isascii():
             return text
         try:
             text.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates (e.g. from surrogateescape) become U+FFFD
+        except UnicodeEncodeError:
             return _SURROGATES.sub("\ufffd", text)
         return text
     if text is None or (isinstance(text, float) and math.isnan(text)) or text is pd.NA:
@@ -313,7 +288,7 @@ def _clean_text(text: Any) -> str:
 
 def _clean_texts(texts: Iterable[Any]) -> Iterator[str]:
     for text in texts:
-        yield _clean_text(text)
+        yield clean_text(text)
 
 
 def _is_sequence(texts: Any) -> bool:

@@ -166,8 +166,11 @@ class LearnerPredictions:
 
     kind: ClassVar[str]
     pipeline: Any
-    # What `predict_table` suggests instead for a learner that does not predict tables.
+    # What `predict_table` suggests instead for a learner that does not predict tables; the
+    # command line puts the file's path in place of MODEL.
     table_alternative: ClassVar[str] = "call learn.predict(tensors) with the model's inputs."
+    # Whether `predict_table` reads texts from the columns that `text_cols` names.
+    reads_text: ClassVar[bool] = False
 
     def _do_validate(self) -> None:
         self.model.eval()

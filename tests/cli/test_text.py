@@ -12,7 +12,7 @@ import pytest
 
 import briskml as bm
 from briskml.datasets import synthetic_reviews
-from tests.cli.conftest import run_briskml, run_cli, train_ok
+from tests.cli.conftest import info_lines, run_briskml, run_cli, train_ok
 
 TINY = ["--emb-sz", "16", "--n-hid", "32", "--n-layers", "1"]
 
@@ -61,12 +61,12 @@ def other_words(path: Path, num_rows: int = 40) -> Path:
 
 
 # ----- training ---------------------------------------------------------------------------------
-def test_lm_from_a_pretrained_model_trains_frozen_then_unfrozen(models, tmp_path):
+def test_lm_from_a_pretrained_model_is_fine_tuned_frozen_then_unfrozen(models, tmp_path):
     result = run_cli("text", "lm", models.reviews, "--pretrained", models.pretrained, "--bs", "16",
-                     "--seed", "0", "--unfrozen-lr", "2e-3", "--out", tmp_path / "lm.brisk")
+                     "--seed", "0", "--lr-mult", "10", "--out", tmp_path / "lm.brisk")
     assert result.code == 0, result.stderr
-    assert "stage 1: embedding and decoder only, 1 epoch(s) at lr 0.01" in result.stderr
-    assert "stage 2: every layer, 1 epoch(s) at lr 0.002" in result.stderr
+    assert ("fine_tune: 1 epoch(s) of the new layers at lr 0.01, then 1 of every layer over "
+            "slice(0.0005, 0.005)") in result.stderr
     assert result.stdout.count("perplexity") == 3  # two epoch tables and the closing line
     assert "exported " in result.stdout.splitlines()[-1]
 
@@ -75,7 +75,7 @@ def test_the_classifier_reads_texts_with_the_language_models_vocabulary(models):
     language_model = bm.load_learner(models.lm)
     classifier = bm.load_learner(models.classifier)
     assert classifier.vocab == language_model.vocab
-    assert classifier.tokenizer.to_dict() == language_model.tokenizer.to_dict()
+    assert classifier.tokenizer.options() == language_model.tokenizer.options()
     assert classifier.classes == ["negative", "positive"]
 
 
@@ -121,14 +121,17 @@ def test_generate_refuses_a_classifier(models):
 
 # ----- info and predict -------------------------------------------------------------------------
 def test_info_describes_both_kinds_and_an_encoder(models):
-    language_model = run_cli("info", models.lm).stdout
-    assert "text_lm" in language_model and "AWDLSTMLanguageModel" in language_model
-    assert "emb_sz       16" in language_model and "tokens, e.g. " in language_model
-    assert "perplexity" in language_model and "briskml text generate" in language_model
-    classifier = run_cli("info", models.classifier).stdout
-    assert "text_classifier" in classifier and "emb_sz=16, n_hid=32" in classifier
-    assert "classes" in classifier and "2: negative, positive" in classifier
-    assert "accuracy" in classifier
+    language_model = info_lines(models.lm)
+    assert language_model["kind"] == "text_lm"
+    assert language_model["model"] == "AWDLSTMLanguageModel" and language_model["emb_sz"] == "16"
+    assert int(language_model["vocab size"]) > 10 and language_model["classes"] == "none"
+    assert "perplexity" in language_model["at export"]
+    assert "briskml text generate" in language_model["use"]
+    classifier = info_lines(models.classifier)
+    assert classifier["kind"] == "text_classifier"
+    assert "emb_sz=16, n_hid=32" in classifier["encoder"]
+    assert classifier["classes"] == "2: negative, positive"
+    assert "accuracy" in classifier["at export"] and "use" not in classifier
     encoder = run_cli("info", models.encoder)
     assert encoder.code == 0, encoder.stderr
     assert "a text encoder" in encoder.stdout and "emb_sz 16, n_hid 32" in encoder.stdout
@@ -157,7 +160,7 @@ def test_predict_takes_the_only_text_column_or_asks_for_text_col(models, tmp_pat
     assert run_cli("predict", models.classifier, tmp_path / "one.csv").code == 0
     reviews.rename(columns={"text": "review"}).to_csv(tmp_path / "two.csv", index=False)
     unnamed = run_cli("predict", models.classifier, tmp_path / "two.csv")
-    assert unnamed.code == 2 and "Name the column of texts with --text-col" in unnamed.stderr
+    assert unnamed.code == 2 and "--text-col on the command line" in unnamed.stderr
     named = run_cli("predict", models.classifier, tmp_path / "two.csv", "--text-col", "review")
     assert named.code == 0 and len(named.stdout.splitlines()) == 6
 

@@ -7,8 +7,7 @@ so `briskml predict model.brisk rows.csv > out.csv` gives a clean file.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -42,31 +41,6 @@ PlotFile = Annotated[Path | None, typer.Option(
 OutputModel = Annotated[Path, typer.Option(
     "--out", metavar="MODEL.brisk", help="The exported model file to write.", dir_okay=False,
     show_default=False)]
-
-
-@dataclass(frozen=True)
-class PredictOptions:
-    """The options of `briskml predict` that a kind's predict function may read."""
-
-    strict: bool = False    # refuse categories / ids never seen in training
-    text_cols: list[str] | None = None    # a text classifier's input column(s); None: guess
-
-
-@dataclass(frozen=True)
-class ModelKind:
-    """What `predict` and `info` need for one kind of exported learner (the file's "kind").
-
-    `describe(document)` gives (label, text) lines from the file's JSON alone;
-    `predict(learn, rows, options)` gives prediction columns for a chunk of input rows, indexed
-    like them, never reusing a name the rows already have. A kind that does not predict rows (a
-    language model) has `predict=None` and says in `instead` what to run instead ({model} is
-    replaced by the file's path). `reads_text`: whether `predict --text-col` applies.
-    """
-
-    describe: Callable[[dict[str, Any]], list[tuple[str, str]]]
-    predict: Callable[[Learner, pd.DataFrame, PredictOptions], pd.DataFrame] | None
-    instead: str = ""
-    reads_text: bool = False
 
 
 # ----- messages -----------------------------------------------------------------------------------

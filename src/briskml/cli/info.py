@@ -14,6 +14,7 @@ from briskml.cli._common import check_input_file, describe_file_size
 from briskml.cli.text import describe_encoder
 from briskml.errors import FileFormatError
 from briskml.export import load_learner
+from briskml.learner import Learner
 from briskml.persist import read_bundle
 from briskml.text.transfer import ENCODER_CONTENT
 
@@ -53,10 +54,13 @@ def info(
 
 def _learner_lines(path: Path, tensors: dict[str, Any], document: dict[str, Any]
                    ) -> list[tuple[str, str]]:
-    described = {**load_learner(path).describe(), "metrics": document.get("metrics") or []}
+    learn = load_learner(path)
+    described = {**learn.describe(), "metrics": document.get("metrics") or []}
     lines = _general(path, tensors, described)
     lines += [(key.replace("_", " "), _listed(value))
-              for key, value in (described.get("pipeline") or {}).items()]
+              for key, value in (described.get("pipeline") or {}).items() if key != "kind"]
+    if type(learn).predict_table is Learner.predict_table:   # `briskml predict` refuses it
+        lines.append(("use", learn.table_alternative.replace("MODEL", str(path))))
     return lines + _at_export(document)
 
 
@@ -112,7 +116,7 @@ def _listed(value: Any) -> str:
     if value is None:
         return "none"
     if isinstance(value, (list, tuple)):
-        return _short_text(f"{len(value)}: {', '.join(str(item) for item in value)}"
+        return _short_text(f"{len(value)}: {', '.join(_item(item) for item in value)}"
                            if value else "none")
     if isinstance(value, dict):
         return _short_text(", ".join(f"{name}={_number(item)}" for name, item in value.items()))
@@ -121,3 +125,10 @@ def _listed(value: Any) -> str:
 
 def _short_text(text: str) -> str:
     return text if len(text) <= _MAX_VALUE_CHARS else text[:_MAX_VALUE_CHARS - 3] + "..."
+
+
+def _item(value: Any) -> str:
+    """A list item as text; strings with spaces or line breaks (tokens such as "\\n\\n") quoted."""
+    if isinstance(value, str) and (not value.isprintable() or value.strip() != value or not value):
+        return repr(value)
+    return str(value)

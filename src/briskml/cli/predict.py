@@ -70,7 +70,7 @@ def predict(
     check_input_file(rows_file, "INPUT")
     check_device(device)
     learn = load_learner(model, device=device)
-    _check_predicts_tables(learn, model)
+    _check_predicts_tables(learn, model, text_col)
     options = {"strict": strict, "text_cols": column_list(text_col)}
     with _output(out) as handle, _summarised_warnings():
         num_rows = _stream(learn, rows_file, handle, chunk_size, options)
@@ -78,11 +78,16 @@ def predict(
     note(f"predicted {num_rows:,} rows -> {where}")
 
 
-def _check_predicts_tables(learn: Learner, model: Path) -> None:
-    """Refuse, before reading any rows, a model that does not predict rows of a table."""
+def _check_predicts_tables(learn: Learner, model: Path, text_col: list[str] | None) -> None:
+    """Refuse, before reading any rows, a model that does not predict rows of a table, or a
+    --text-col for a model that does not read texts."""
     if type(learn).predict_table is Learner.predict_table:
+        instead = learn.table_alternative.replace("MODEL", str(model))
         raise ConfigError(f"'{model}' holds a {learn.kind} model, which does not predict rows of "
-                          f"a table; {learn.table_alternative}")
+                          f"a table; {instead}")
+    if text_col is not None and not learn.reads_text:
+        raise ConfigError(f"--text-col is for text classifiers; '{model}' holds a {learn.kind} "
+                          "model, which reads the columns it was trained on.")
 
 
 @contextlib.contextmanager

@@ -2,19 +2,15 @@
 ULMFiT from the shell, as lesson 3 runs it on IMDb.
 
 Pretrain a language model on general text, fine-tune it on your texts, train a classifier on its
-encoder, and generate text. `briskml predict` and `briskml info` read the exported models through
-LM_KIND and CLASSIFIER_KIND.
+encoder, and generate text. `briskml predict` and `briskml info` read the exported models by asking
+the loaded learner (`predict_table`, `describe`).
 """
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 
 from briskml.cli._common import (
@@ -23,16 +19,13 @@ from briskml.cli._common import (
     Epochs,
     Force,
     LearningRate,
-    ModelKind,
     NumIterations,
     OutputModel,
     PlotFile,
-    PredictOptions,
     Seed,
     check_device,
     check_input_file,
     check_output,
-    column_list,
     finish_training,
     is_parquet,
     note,
@@ -41,10 +34,33 @@ from briskml.cli._common import (
     print_lr_suggestions,
     read_table,
 )
-from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.cli.text_options import (
+    ClassifierValidPct,
+    DropMult,
+    EmbSize,
+    EncoderModel,
+    FrozenEpochs,
+    Gradual,
+    HiddenSize,
+    LabelColumn,
+    LearningRateMultiplier,
+    LMFrozenEpochs,
+    MaxVocab,
+    MinFreq,
+    ModelSizes,
+    NumLayers,
+    PretrainedModel,
+    Schedule,
+    SeqLen,
+    TextColumns,
+    TextOptions,
+    TextTable,
+    ValidColumn,
+    ValidPct,
+)
+from briskml.errors import ConfigError
 from briskml.export import load_learner
 from briskml.frames import check_columns
-from briskml.learner import Learner
 from briskml.text import (
     LanguageModelLearner,
     TextClassifierLearner,
@@ -54,125 +70,16 @@ from briskml.text import (
     pretrain_lm,
     text_classifier_learner,
 )
-from briskml.text.tokenizer import tokenizer_from_json
+from briskml.text.tokenizer import join_fields, tokenizer_from_json
 from briskml.text.transfer import (
-    ENCODER_FIELDS,
     TextWeights,
+    check_vocabulary_covers,
     read_text_weights,
     write_encoder,
 )
 
 app = typer.Typer(help="Text (ULMFiT, lesson 3): pretrain and fine-tune a language model, "
                   "classify texts with its encoder, generate text.", no_args_is_help=True)
-
-MOMS = (0.8, 0.7)  # the lessons' momentum for every text fit
-# Share of xxunk tokens in a classifier's data above which --encoder's vocabulary is refused
-# (it was learnt on other text) or, above the second, questioned with a warning.
-MAX_UNKNOWN_SHARE = 0.5
-WARN_UNKNOWN_SHARE = 0.1
-
-TextTable = Annotated[Path, typer.Argument(
-    metavar="DATA", help="The texts: a CSV file, or Parquet (*.parquet).", show_default=False)]
-TextColumns = Annotated[list[str] | None, typer.Option(
-    "--text-col", metavar="COLUMN", help="The text column (default: text). Repeat it, or separate "
-    "names with commas, to join several fields.", show_default=False)]
-ValidPct = Annotated[float, typer.Option(
-    "--valid-pct", min=0.0, max=0.99, help="Share of texts drawn at random for validation.")]
-SeqLen = Annotated[int, typer.Option("--seq-len", min=1, help="Tokens per batch row (bptt).")]
-EmbSize = Annotated[int | None, typer.Option(
-    "--emb-sz", min=1, help="Embedding size (default: the lessons' 400; --emb-sz 200 --n-hid 400 "
-    "--n-layers 2 trains in minutes on a CPU). With --pretrained or --encoder: the file's.",
-    show_default=False)]
-HiddenSize = Annotated[int | None, typer.Option(
-    "--n-hid", min=1, help="LSTM hidden size (default 1152).", show_default=False)]
-NumLayers = Annotated[int | None, typer.Option(
-    "--n-layers", min=1, help="LSTM layers (default 3).", show_default=False)]
-MaxVocab = Annotated[int | None, typer.Option(
-    "--max-vocab", min=2, help="Most words kept in the vocabulary (default 60000).",
-    show_default=False)]
-MinFreq = Annotated[int | None, typer.Option(
-    "--min-freq", min=1, help="Words seen fewer times become xxunk (default 2).",
-    show_default=False)]
-LMFrozenEpochs = Annotated[int, typer.Option(
-    "--frozen-epochs", min=0, help="With --pretrained: the first epochs, training only the "
-    "embedding and decoder.")]
-LMUnfrozenLearningRate = Annotated[float | None, typer.Option(
-    "--unfrozen-lr", help="With --pretrained: the peak learning rate once every layer trains "
-    "(default: --lr / 10).", show_default=False)]
-PretrainedModel = Annotated[Path | None, typer.Option(
-    "--pretrained", metavar="LM.brisk", help="A language model to start from (from `briskml text "
-    "pretrain` or `text lm`); its tokenizer and sizes are used.", show_default=False,
-    dir_okay=False)]
-EncoderModel = Annotated[Path | None, typer.Option(
-    "--encoder", metavar="LM.brisk", help="A fine-tuned language model (from `briskml text lm`) or "
-    "an --encoder-out file: its encoder, vocabulary and tokenizer start the classifier.",
-    show_default=False, dir_okay=False)]
-
-DropMult = Annotated[float, typer.Option("--drop-mult", min=0.0,
-                                         help="Multiplies every dropout probability.")]
-
-
-@dataclass(frozen=True)
-class ModelSizes:
-    """--emb-sz, --n-hid, --n-layers: the AWD-LSTM's sizes; None keeps the default (or file's)."""
-
-    emb_sz: int | None = None
-    n_hid: int | None = None
-    n_layers: int | None = None
-
-    def given(self) -> dict[str, int]:
-        """The sizes passed on the command line, as AWDLSTMConfig fields."""
-        return {name: value for name, value in asdict(self).items() if value is not None}
-
-    def matching(self, weights: TextWeights, option: str) -> dict[str, Any]:
-        """The file's encoder sizes, refusing a size option that disagrees with them."""
-        for name, value in self.given().items():
-            if weights.config.get(name) != value:
-                raise ConfigError(
-                    f"--{name.replace('_', '-')} {value} does not match {option} "
-                    f"'{weights.source}', whose {name} is {weights.config.get(name)}; leave the "
-                    "size options out to take the file's sizes.")
-        return {name: weights.config[name] for name in ENCODER_FIELDS}
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """How a command trains: `frozen_epochs` of the new layers alone (when it starts from a
-    pretrained file), then `epochs` of every layer at `unfrozen_lr` (default: a command's own)."""
-
-    epochs: int
-    lr: float
-    frozen_epochs: int = 1
-    unfrozen_lr: float | None = None
-
-
-@dataclass(frozen=True)
-class TextOptions:
-    """What a text command and its `lr-find` share: the texts and the model."""
-
-    data: Path
-    text_col: list[str] | None
-    sizes: ModelSizes
-    drop_mult: float
-    bs: int
-    seed: int | None
-    device: str | None
-    start: Path | None = None          # --pretrained (lm) or --encoder (classify)
-    valid_pct: float | None = None
-    seq_len: int = 72
-    max_vocab: int | None = None
-    min_freq: int | None = None
-    label_col: str | None = None
-    valid_col: str | None = None
-
-    def text_columns(self) -> list[str]:
-        """--text-col's names, "text" when it is not given."""
-        return column_list(self.text_col) or ["text"]
-
-    def vocab_options(self) -> dict[str, int]:
-        """--max-vocab and --min-freq as TextData.from_df arguments (only those given)."""
-        given = {"max_vocab": self.max_vocab, "min_freq": self.min_freq}
-        return {name: value for name, value in given.items() if value is not None}
 
 
 # ----- pretrain -----------------------------------------------------------------------------------
@@ -198,7 +105,7 @@ def pretrain(
                           seed, device, max_vocab=max_vocab, min_freq=min_freq)
     learn = pretrain_lm(_corpus(options), out, config=options.sizes.given() or None,
                         epochs=epochs, lr=lr, bs=bs, seq_len=seq_len, seed=seed,
-                        drop_mult=drop_mult, valid_pct=valid_pct, moms=MOMS, overwrite=force,
+                        drop_mult=drop_mult, valid_pct=valid_pct, overwrite=force,
                         device=device, **options.vocab_options())
     print_exported(out, learn.recorder.values[-1] if learn.recorder.values else {})
 
@@ -213,7 +120,9 @@ def _corpus(options: TextOptions) -> str | list[str]:
             raise ConfigError(f"--text-col names a column of a CSV or Parquet CORPUS; '{path}' is "
                               "read as plain text. Leave --text-col out.")
         return str(path)
-    texts = _texts(read_table(path, "CORPUS"), options.text_columns())
+    table = read_table(path, "CORPUS")
+    check_columns(table, {"--text-col": options.text_columns()})
+    texts = join_fields(table, options.text_columns())
     note(f"{len(texts):,} documents from '{path}'")
     return texts
 
@@ -222,19 +131,12 @@ def _is_table(path: Path) -> bool:
     return is_parquet(path) or ".csv" in [suffix.lower() for suffix in path.suffixes]
 
 
-def _texts(df: pd.DataFrame, columns: list[str]) -> list[str]:
-    check_columns(df, {"--text-col": columns})
-    if len(columns) == 1:
-        return df[columns[0]].fillna("").astype(str).tolist()
-    return df[columns].fillna("").astype(str).agg(" ".join, axis=1).tolist()
-
-
 # ----- language model -----------------------------------------------------------------------------
 @app.command("lm")
 def fine_tune_lm(data: TextTable, out: OutputModel, text_col: TextColumns = None,
                  pretrained: PretrainedModel = None, valid_pct: ValidPct = 0.1,
                  epochs: Epochs = 1, frozen_epochs: LMFrozenEpochs = 1,
-                 lr: LearningRate = 1e-2, unfrozen_lr: LMUnfrozenLearningRate = None,
+                 lr: LearningRate = 1e-2, lr_mult: LearningRateMultiplier = 100.0,
                  bs: BatchSize = 64, seq_len: SeqLen = 72, emb_sz: EmbSize = None,
                  n_hid: HiddenSize = None, n_layers: NumLayers = None, drop_mult: DropMult = 0.3,
                  max_vocab: MaxVocab = None, min_freq: MinFreq = None,
@@ -245,9 +147,10 @@ def fine_tune_lm(data: TextTable, out: OutputModel, text_col: TextColumns = None
                  seed: Seed = None, device: Device = None, force: Force = False) -> None:
     """Fine-tune a language model on your texts (or train one from scratch) and export it.
 
-    With --pretrained, as lesson 3: --frozen-epochs training the embedding and decoder at --lr,
-    then --epochs with every layer at --unfrozen-lr (default --lr / 10). Without it, --epochs at
-    --lr. The export is what `briskml text generate` and `briskml text classify --encoder` take.
+    With --pretrained, learn.fine_tune: --frozen-epochs training the embedding and decoder at
+    --lr, then --epochs with every layer at half of it, the first layers --lr-mult times slower.
+    Without it, --epochs of one cycle at --lr. The export is what `briskml text generate` and
+    `briskml text classify --encoder` take.
 
     Example: briskml text lm reviews.csv --pretrained wt2.brisk --epochs 2 --out lm.brisk
     """
@@ -259,8 +162,7 @@ def fine_tune_lm(data: TextTable, out: OutputModel, text_col: TextColumns = None
     options = TextOptions(data, text_col, ModelSizes(emb_sz, n_hid, n_layers), drop_mult, bs,
                           seed, device, pretrained, valid_pct, seq_len, max_vocab, min_freq)
     learn = build_lm_learner(options)
-    fit_language_model(learn, Schedule(epochs, lr, frozen_epochs, unfrozen_lr),
-                       pretrained is not None)
+    fit_schedule(learn, Schedule(epochs, lr, frozen_epochs, lr_mult), pretrained is not None)
     finish_training(learn, out, force)
     if encoder_out is not None:
         write_encoder(encoder_out, learn.encoder, learn.config, learn.vocab, learn.tokenizer)
@@ -306,48 +208,30 @@ def build_lm_learner(options: TextOptions) -> LanguageModelLearner:
                                   device=options.device)
 
 
-def fit_language_model(learn: LanguageModelLearner, schedule: Schedule, pretrained: bool
-                       ) -> None:
-    """Lesson 3's fine-tuning: the new embedding rows and decoder first, then every layer."""
-    if not pretrained:
-        learn.fit_one_cycle(schedule.epochs, schedule.lr, moms=MOMS)
-        return
-    if schedule.frozen_epochs:
-        note(f"stage 1: embedding and decoder only, {schedule.frozen_epochs} epoch(s) at lr "
-             f"{schedule.lr:g}")
-        learn.fit_one_cycle(schedule.frozen_epochs, schedule.lr, moms=MOMS)
-    unfrozen_lr = schedule.unfrozen_lr or schedule.lr / 10
-    note(f"stage 2: every layer, {schedule.epochs} epoch(s) at lr {unfrozen_lr:g}")
-    learn.unfreeze()
-    learn.fit_one_cycle(schedule.epochs, unfrozen_lr, moms=MOMS)
+def fit_schedule(learn: LanguageModelLearner | TextClassifierLearner, schedule: Schedule,
+                 pretrained: bool, gradual: bool = False) -> None:
+    """Train as the command says: `fit_gradual` (--gradual), `fine_tune` from a pretrained
+    start (the new layers first, then every layer), else one cycle of every layer."""
+    if gradual:
+        learn.fit_gradual(lr=schedule.lr, epochs=(schedule.frozen_epochs, 1, 1, schedule.epochs))
+    elif pretrained:
+        base_lr = schedule.lr / 2
+        note(f"fine_tune: {schedule.frozen_epochs} epoch(s) of the new layers at lr "
+             f"{schedule.lr:g}, then {schedule.epochs} of every layer over "
+             f"slice({base_lr / schedule.lr_mult:g}, {base_lr:g})")
+        learn.fine_tune(schedule.epochs, base_lr=schedule.lr,
+                        freeze_epochs=schedule.frozen_epochs, lr_mult=schedule.lr_mult)
+    else:
+        learn.fit_one_cycle(schedule.epochs, schedule.lr)
 
 
 # ----- classifier ---------------------------------------------------------------------------------
-LabelColumn = Annotated[str, typer.Option(
-    "--label-col", metavar="COLUMN", help="The column of classes.", show_default=False)]
-ClassifierValidPct = Annotated[float | None, typer.Option(
-    "--valid-pct", min=0.0, max=0.99, help="Share of texts drawn at random for validation "
-    "(default 0.1).", show_default=False)]
-ValidColumn = Annotated[str | None, typer.Option(
-    "--valid-col", metavar="COLUMN", help="A boolean or 0/1 column marking the validation texts "
-    "(instead of --valid-pct).", show_default=False)]
-FrozenEpochs = Annotated[int, typer.Option(
-    "--frozen-epochs", min=0, help="With --encoder: the first epochs, training only the head.")]
-UnfrozenLearningRate = Annotated[float | None, typer.Option(
-    "--unfrozen-lr", help="The peak learning rate once every layer trains (default: --lr).",
-    show_default=False)]
-Gradual = Annotated[bool, typer.Option(
-    "--gradual", help="Lesson 3's gradual unfreezing (learn.fit_gradual): --frozen-epochs of the "
-    "head, one epoch each unfreezing one more LSTM layer, then --epochs of everything, with "
-    "discriminative rates from --lr.")]
-
-
 @app.command()
 def classify(data: TextTable, label_col: LabelColumn, out: OutputModel,
              text_col: TextColumns = None, encoder: EncoderModel = None,
              valid_col: ValidColumn = None, valid_pct: ClassifierValidPct = None,
              gradual: Gradual = False, epochs: Epochs = 2, frozen_epochs: FrozenEpochs = 1,
-             lr: LearningRate = 2e-2, unfrozen_lr: UnfrozenLearningRate = None,
+             lr: LearningRate = 2e-2, lr_mult: LearningRateMultiplier = 100.0,
              bs: BatchSize = 64, emb_sz: EmbSize = None, n_hid: HiddenSize = None,
              n_layers: NumLayers = None, drop_mult: DropMult = 0.5,
              max_vocab: MaxVocab = None, min_freq: MinFreq = None, seed: Seed = None,
@@ -355,8 +239,9 @@ def classify(data: TextTable, label_col: LabelColumn, out: OutputModel,
     """Train a text classifier (on a language model's encoder with --encoder) and export it.
 
     With --encoder the texts are read with the language model's tokenizer and vocabulary, and
-    training runs --frozen-epochs of the head at --lr, then --epochs of every layer at
-    --unfrozen-lr (default --lr); --gradual runs the lessons' gradual unfreezing instead.
+    training is learn.fine_tune: --frozen-epochs of the head at --lr, then --epochs of every
+    layer at half of it, the first layers --lr-mult times slower; --gradual runs the lessons'
+    gradual unfreezing (learn.fit_gradual) instead.
 
     Example: briskml text classify reviews.csv --label-col label --encoder lm.brisk --out cls.brisk
     """
@@ -367,8 +252,8 @@ def classify(data: TextTable, label_col: LabelColumn, out: OutputModel,
                           seed, device, encoder, valid_pct, max_vocab=max_vocab,
                           min_freq=min_freq, label_col=label_col, valid_col=valid_col)
     learn = build_classifier_learner(options)
-    fit_classifier(learn, Schedule(epochs, lr, frozen_epochs, unfrozen_lr), gradual,
-                   encoder is not None)
+    fit_schedule(learn, Schedule(epochs, lr, frozen_epochs, lr_mult), encoder is not None,
+                 gradual)
     finish_training(learn, out, force)
 
 
@@ -414,48 +299,16 @@ def build_classifier_learner(options: TextOptions) -> TextClassifierLearner:
         bs=options.bs, **options.vocab_options())
     note(str(data))
     if weights is not None:
-        check_vocabulary_covers(data, options)
+        pretrained = f"'{options.start}'" if options.start.suffix == ".brisk" else "LM.brisk"
+        check_vocabulary_covers(data, f"--encoder '{options.start}'", f"'{options.data}'",
+                                f"fine-tune a language model on these texts first (briskml text "
+                                f"lm '{options.data}' --pretrained {pretrained} --out "
+                                "fine_tuned_lm.brisk) and pass that as --encoder")
     learn = text_classifier_learner(data, config=config, drop_mult=options.drop_mult,
                                     seed=options.seed, device=options.device)
     if options.start is not None:
         learn.load_encoder(options.start)
     return learn
-
-
-def fit_classifier(learn: TextClassifierLearner, schedule: Schedule, gradual: bool,
-                   from_encoder: bool) -> None:
-    """The head alone first when the encoder is pretrained, then every layer (or fit_gradual)."""
-    if gradual:
-        learn.fit_gradual(lr=schedule.lr, epochs=(schedule.frozen_epochs, 1, 1, schedule.epochs),
-                          moms=MOMS)
-        return
-    if from_encoder and schedule.frozen_epochs:
-        note(f"stage 1: the classifier head only, {schedule.frozen_epochs} epoch(s) at lr "
-             f"{schedule.lr:g}")
-        learn.fit_one_cycle(schedule.frozen_epochs, schedule.lr, moms=MOMS)
-    unfrozen_lr = schedule.unfrozen_lr or schedule.lr
-    if from_encoder:
-        note(f"stage 2: every layer, {schedule.epochs} epoch(s) at lr {unfrozen_lr:g}")
-    learn.unfreeze()
-    learn.fit_one_cycle(schedule.epochs, unfrozen_lr, moms=MOMS)
-
-
-def check_vocabulary_covers(data: TextData, options: TextOptions) -> None:
-    """Refuse an encoder whose vocabulary reads most of the texts as xxunk (it was learnt on
-    other text); warn when many words are unknown to it."""
-    ids = np.asarray(data.ids)
-    share = np.count_nonzero(ids == data.vocab.unk_id) / max(len(ids), 1)
-    pretrained = f"'{options.start}'" if options.start.suffix == ".brisk" else "LM.brisk"
-    fix = (f"fine-tune a language model on these texts first (briskml text lm '{options.data}' "
-           f"--pretrained {pretrained} --out fine_tuned_lm.brisk) and pass that as --encoder")
-    if share > MAX_UNKNOWN_SHARE:
-        raise DataError(f"{share:.0%} of the tokens of '{options.data}' are unknown to the "
-                        f"vocabulary of --encoder '{options.start}' ({len(data.vocab):,} tokens), "
-                        f"which was learnt on other text; {fix}.")
-    if share > WARN_UNKNOWN_SHARE:
-        warnings.warn(f"{share:.0%} of the tokens of '{options.data}' are unknown to the "
-                      f"vocabulary of --encoder '{options.start}' and read as xxunk; to do "
-                      f"better, {fix}.", BriskWarning, stacklevel=2)
 
 
 def _refuse_vocab_options(options: TextOptions) -> None:
@@ -515,34 +368,7 @@ def _load_language_model(path: Path) -> LanguageModelLearner:
     return learn
 
 
-# ----- exported text models: predict and info -----------------------------------------------------
-def _predict_classes(learn: Learner, rows: pd.DataFrame, options: PredictOptions
-                     ) -> pd.DataFrame:
-    columns = options.text_cols or [_guess_text_column(rows)]
-    check_columns(rows, {"--text-col": columns})
-    return learn.predict(rows, text_cols=columns)
-
-
-def _guess_text_column(rows: pd.DataFrame) -> str:
-    """A column named "text", else the only column holding strings."""
-    if "text" in rows.columns:
-        return "text"
-    strings = [name for name in rows.columns
-               if pd.api.types.is_string_dtype(rows[name].dtype) or rows[name].dtype == object]
-    if len(strings) == 1:
-        return strings[0]
-    raise DataError(f"Name the column of texts with --text-col; the input has no column named "
-                    f"'text' and its columns are {list(rows.columns)}.")
-
-
-def _describe_text_model(document: dict[str, Any]) -> list[tuple[str, str]]:
-    extra = document["extra"]
-    lines = _describe_vocabulary(extra["vocab"], extra.get("tokenizer"))
-    if extra.get("backwards"):
-        lines.append(("direction", "backwards (reads each text from its end)"))
-    return lines
-
-
+# ----- encoder files: info --------------------------------------------------------------------
 def _describe_vocabulary(vocab: dict[str, Any], tokenizer: dict[str, Any] | None
                          ) -> list[tuple[str, str]]:
     tokens = vocab["tokens"]
@@ -554,17 +380,6 @@ def _describe_vocabulary(vocab: dict[str, Any], tokenizer: dict[str, Any] | None
             ("tokenizer", described)]
 
 
-def _describe_language_model(document: dict[str, Any]) -> list[tuple[str, str]]:
-    return [*_describe_text_model(document),
-            ("use", 'briskml text generate MODEL "prompt"; or as --pretrained / --encoder')]
-
-
-def _describe_classifier(document: dict[str, Any]) -> list[tuple[str, str]]:
-    classes = document["extra"]["classes"]
-    return [*_describe_text_model(document),
-            ("classes", f"{len(classes)}: " + ", ".join(str(label) for label in classes))]
-
-
 def describe_encoder(document: dict[str, Any]) -> list[tuple[str, str]]:
     """`briskml info` lines for an encoder file (learn.save_encoder, `text lm --encoder-out`)."""
     sizes = ", ".join(f"{name} {value}" for name, value in document["config"].items())
@@ -572,12 +387,3 @@ def describe_encoder(document: dict[str, Any]) -> list[tuple[str, str]]:
             ("sizes", sizes),
             *_describe_vocabulary(document["vocab"], document.get("tokenizer")),
             ("use", "briskml text classify DATA --label-col COLUMN --encoder FILE")]
-
-
-LM_KIND = ModelKind(
-    describe=_describe_language_model, predict=None,
-    instead='a language model continues a text rather than predicting rows: run `briskml text '
-            'generate {model} "a prompt"`, or train a classifier on it with `briskml text '
-            'classify DATA --label-col COLUMN --encoder {model}`.')
-CLASSIFIER_KIND = ModelKind(describe=_describe_classifier, predict=_predict_classes,
-                            reads_text=True)

@@ -47,6 +47,7 @@ class TextClassifierLearner(TextLearner):
     """
 
     kind = "text_classifier"
+    reads_text = True
     layer_splitter = staticmethod(classifier_splitter)
 
     def __init__(self, data: TextData | None, model: nn.Module, **kwargs: Any) -> None:

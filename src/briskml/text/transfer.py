@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from briskml.checkpoint import load_model_state
 from briskml.download import download
-from briskml.errors import BriskWarning, ConfigError, FileFormatError
+from briskml.errors import BriskWarning, ConfigError, DataError, FileFormatError
 from briskml.persist import read_bundle, write_bundle
 from briskml.text.awd_lstm import ARCHITECTURE_FIELDS, AWDLSTMConfig
 from briskml.text.pipeline import pipeline_json_from_0_1_0
@@ -219,3 +220,25 @@ def load_pretrained_lm(model: nn.Module, weights: TextWeights, vocab: Vocab) -> 
                                                      weights.vocab, vocab)[0]
     load_model_state(model, tensors, weights.source)
     return num_found
+
+
+# Share of xxunk tokens in a classifier's data above which an encoder's vocabulary is refused
+# (it was learnt on other text) or, above the second, questioned with a warning.
+MAX_UNKNOWN_SHARE = 0.5
+WARN_UNKNOWN_SHARE = 0.1
+
+
+def check_vocabulary_covers(data: Any, encoder: str, texts: str, fix: str) -> None:
+    """Refuse an encoder whose vocabulary reads most of `data`'s tokens as xxunk (it was learnt
+    on other text), and warn when many are; `encoder` and `texts` name them, `fix` says what to
+    do instead."""
+    ids = np.asarray(data.ids)
+    share = np.count_nonzero(ids == data.vocab.unk_id) / max(len(ids), 1)
+    if share > MAX_UNKNOWN_SHARE:
+        raise DataError(f"{share:.0%} of the tokens of {texts} are unknown to the vocabulary of "
+                        f"{encoder} ({len(data.vocab):,} tokens), which was learnt on other "
+                        f"text; {fix}.")
+    if share > WARN_UNKNOWN_SHARE:
+        warnings.warn(f"{share:.0%} of the tokens of {texts} are unknown to the vocabulary of "
+                      f"{encoder} and read as xxunk; to do better, {fix}.", BriskWarning,
+                      stacklevel=3)

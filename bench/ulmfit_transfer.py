@@ -8,8 +8,8 @@ official test half); labelled training sets `train_100`, `train_500`, `train_200
 Stages (each kept under bench/artifacts/, so a re-run reuses what is done):
 1. pretrain_lm on WikiText-2 train (articles), small AWD-LSTM (emb 200, hid 400, 2 layers).
 2. IMDb language model on the `lm_idx` reviews from the WikiText-2 model (vocabulary mapped),
-   trained unfrozen with one cycle (`--lm-frozen-epochs N` adds the lessons' embedding + decoder
-   stage first); the encoder is saved.
+   trained unfrozen with one cycle (`--lm-frozen-epochs N` runs `fine_tune` instead: N epochs of
+   the embedding + decoder at 2 * lm_lr, then every layer at lm_lr); the encoder is saved.
 3. For each label budget: (a) a classifier from scratch, (b) the same classifier with the
    fine-tuned encoder and gradual unfreezing; accuracy on the 2,000 validation reviews.
 4. TF-IDF (1-2 grams, min_df 2, sublinear tf) + LogisticRegression(C=4) on the same rows, with
@@ -171,10 +171,12 @@ def imdb_language_model(frame: pd.DataFrame, splits: dict, pretrained: Path,
                                    progress=False, path=ARTIFACTS)
     start = time.perf_counter()
     before = learn.validate()
-    if args.lm_frozen_epochs:
-        learn.fit_one_cycle(args.lm_frozen_epochs, 1e-2, moms=(0.8, 0.7))
-    learn.unfreeze()
-    learn.fit_one_cycle(args.lm_epochs, args.lm_lr, moms=(0.8, 0.7))
+    if args.lm_frozen_epochs:   # the new words first at 2 * lm_lr, then every layer at lm_lr
+        learn.fine_tune(args.lm_epochs, base_lr=2 * args.lm_lr,
+                        freeze_epochs=args.lm_frozen_epochs, lr_mult=1)
+    else:
+        learn.unfreeze()
+        learn.fit_one_cycle(args.lm_epochs, args.lm_lr)
     info = {"seconds": time.perf_counter() - start, "vocab_size": len(data_lm.vocab),
             "documents": len(rows),
             "train_tokens": data_lm.train.num_tokens, "valid_before_fine_tuning": before,
@@ -237,7 +239,7 @@ def run_classifier(data, full_valid, size: int, encoder: Path | None, seed: int,
                                     progress=False, path=ARTIFACTS, callbacks=[history])
     start = time.perf_counter()
     if encoder is None:
-        learn.fit_one_cycle(scratch_epochs, 2e-2, moms=(0.8, 0.7))
+        learn.fit_one_cycle(scratch_epochs, 2e-2)   # text learners: moms (0.8, 0.7, 0.8)
         recipe = f"fit_one_cycle({scratch_epochs}, 2e-2, moms=(0.8, 0.7))"
     else:
         learn.load_encoder(encoder)
@@ -282,7 +284,8 @@ def main() -> None:
     parser.add_argument("--lm-docs", type=int, default=10000,
                         help="IMDb reviews (from lm_idx) for language-model fine-tuning")
     parser.add_argument("--lm-frozen-epochs", type=int, default=0,
-                        help="IMDb LM epochs training only the embedding + decoder (lr 1e-2)")
+                        help="IMDb LM epochs training only the embedding + decoder (fine_tune, "
+                             "lr 2 * --lm-lr)")
     parser.add_argument("--lm-epochs", type=int, default=8, help="unfrozen IMDb LM epochs")
     parser.add_argument("--lm-lr", type=float, default=5e-3, help="unfrozen IMDb LM lr")
     parser.add_argument("--max-vocab", type=int, default=15000)

@@ -54,7 +54,6 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DEFAULT_DATA = SHARED / "data" / "imdb" / "imdb_50k.csv"
 DEFAULT_WIKITEXT = SHARED / "data" / "wikitext-2" / "train.txt"
 SPLITS = SHARED / "splits" / "imdb_splits.json"
-MOMS = (0.8, 0.7)
 LM_DROP_MULT, CLASSIFIER_DROP_MULT = 0.3, 0.5
 # A backward model writes the words that come before its prompt.
 PROMPTS = {"fwd": "The film was", "bwd": "I'd watch it again."}
@@ -70,7 +69,7 @@ class Recipe:
     wikitext_lr: float
     lm_bs: int
     lm_seq_len: int
-    lm_lrs: tuple[float, float]      # the frozen epoch, then the unfrozen ones
+    lm_lr: float                     # fine_tune's base_lr (the frozen epoch's rate)
     lm_epochs: int                   # unfrozen epochs
     classifier_bs: int
     classifier_lr: float             # the head's; the next stages use lr/2, lr/4, lr/20
@@ -82,15 +81,15 @@ class Recipe:
 RECIPES = {
     "tiny": Recipe(name="tiny", config=dict(emb_sz=32, n_hid=64, n_layers=2),
                    wikitext_epochs=3, wikitext_lr=3e-2, lm_bs=32, lm_seq_len=40,
-                   lm_lrs=(3e-2, 1e-2), lm_epochs=3, classifier_bs=32, classifier_lr=1e-1,
+                   lm_lr=3e-2, lm_epochs=3, classifier_bs=32, classifier_lr=1e-1,
                    classifier_epochs=(1, 1, 1, 4), max_vocab=5000, min_freq=2),
     "default": Recipe(name="default", config=dict(emb_sz=200, n_hid=400, n_layers=2),
                       wikitext_epochs=1, wikitext_lr=5e-3, lm_bs=64, lm_seq_len=72,
-                      lm_lrs=(1e-2, 1e-3), lm_epochs=1, classifier_bs=32, classifier_lr=2e-2,
+                      lm_lr=1e-2, lm_epochs=1, classifier_bs=32, classifier_lr=2e-2,
                       classifier_epochs=(1, 1, 1, 2), max_vocab=30000, min_freq=3),
     "full": Recipe(name="full", config=dict(emb_sz=400, n_hid=1152, n_layers=3),
                    wikitext_epochs=10, wikitext_lr=5e-3, lm_bs=128, lm_seq_len=80,
-                   lm_lrs=(2e-2, 2e-3), lm_epochs=10, classifier_bs=64, classifier_lr=2e-2,
+                   lm_lr=2e-2, lm_epochs=10, classifier_bs=64, classifier_lr=2e-2,
                    classifier_epochs=(1, 1, 1, 2), max_vocab=60000, min_freq=3),
 }
 
@@ -182,7 +181,7 @@ def pretrain(corpus: list[str] | Path, out: Path, recipe: Recipe, seed: int,
         return out, f"reused {out.name} (delete it to pretrain again)"
     kwargs = dict(epochs=recipe.wikitext_epochs, lr=recipe.wikitext_lr, bs=recipe.lm_bs,
                   seq_len=recipe.lm_seq_len, seed=seed, min_freq=recipe.min_freq,
-                  max_vocab=recipe.max_vocab, moms=MOMS, progress=recipe.name != "tiny",
+                  max_vocab=recipe.max_vocab, progress=recipe.name != "tiny",
                   callbacks=mixed_precision_callbacks())
     learn = pretrain_lm(corpus, out, config=recipe.config, backwards=backwards, **kwargs)
     perplexity = learn.recorder.values[-1]["perplexity"]  # the last epoch's validation
@@ -213,10 +212,9 @@ def fine_tune_lm(reviews: Reviews, pretrained: Path | str, recipe: Recipe,
                                    seed=args.seed, progress=recipe.name != "tiny", path=args.out)
     use_mixed_precision(learn)
     before = learn.validate()["perplexity"]
-    frozen_lr, unfrozen_lr = recipe.lm_lrs
-    learn.fit_one_cycle(1, frozen_lr, moms=MOMS)       # embedding + decoder: the new words
-    learn.unfreeze()
-    learn.fit_one_cycle(recipe.lm_epochs, unfrozen_lr, moms=MOMS)
+    # fine_tune: one epoch of the embedding and decoder (the new words) at lm_lr, then every layer
+    # over slice(lm_lr / 20, lm_lr / 2), with ULMFiT's momentum (the text learners' default).
+    learn.fine_tune(recipe.lm_epochs, base_lr=recipe.lm_lr, freeze_epochs=1, lr_mult=10)
     after = learn.recorder.values[-1]["perplexity"]
     sample = learn.predict(PROMPTS[direction], n_words=30, temperature=0.75, seed=args.seed)
     print(f"A review by the {direction} language model: {sample}")
@@ -242,7 +240,7 @@ def train_classifier(reviews: Reviews, lm: LanguageModelLearner, recipe: Recipe,
     # The lessons' four stages (README, "Train the classifier with gradual unfreezing"): the head
     # at lr, then freeze_to(-2), freeze_to(-3) and everything at lr/2, lr/4 and lr/20, each with
     # discriminative rates slice(top / 2.6**4, top).
-    learn.fit_gradual(recipe.classifier_lr, recipe.classifier_epochs, moms=MOMS)
+    learn.fit_gradual(recipe.classifier_lr, recipe.classifier_epochs)
     accuracy = learn.recorder.values[-1]["accuracy"]  # the last epoch's validation
     return learn, accuracy
 

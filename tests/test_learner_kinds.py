@@ -77,7 +77,7 @@ def collab_case(kind: str) -> Case:
                               **features)
     options = {"dot": {}, "nn": {"use_nn": True, "layers": [8]},
                "hybrid": {"use_features": True}}[kind]
-    learn = bm.collab_learner(data, n_factors=4, y_range=(0, 6), seed=0, progress=False,
+    learn = bm.collab_learner(data, n_factors=4, y_range=(0, 6.5), seed=0, progress=False,
                               **options)
     learn.fit_one_cycle(1, 1e-2)
     return _case(learn, ratings.head(10)[["user", "item"]], [ratings, items])

@@ -90,5 +90,7 @@ def train_classifier(reviews: pd.DataFrame, learn_lm: LanguageModelLearner,
         learn.load_encoder(learn_lm.save_encoder("demo_encoder"))  # and freeze()
     suggestion = learn.lr_find(num_it=settings.num_it)
     print(f"lr_find suggests valley={suggestion.valley:.2e}; training with the lesson's 2e-2")
-    learn.fine_tune(settings.classifier_epochs, base_lr=2e-2, freeze_epochs=1)
+    # lr_mult=1: this encoder learnt these very reviews a minute ago, so every layer may move as
+    # fast as the head (fastai's default, 100, leaves the small encoder almost still).
+    learn.fine_tune(settings.classifier_epochs, base_lr=2e-2, freeze_epochs=1, lr_mult=1)
     return learn

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import cpu_info
 
 import briskml as bm
 from briskml.persist import write_json
@@ -73,7 +74,8 @@ def main() -> None:
         "mlp_epoch_bf16_speedup": epochs["float32"] / epochs["bfloat16_autocast"],
         "workload": "MLP 256-1024-512-2, 16,384 rows, bs 512, one epoch of Learner.fit",
         "cpu_bf16_flags": sorted(f for f in flags if "bf16" in f or "amx" in f),
-        "machine": {"torch": torch.__version__, "threads": torch.get_num_threads(),
+        "machine": {"cpu": cpu_info(),
+                    "torch": torch.__version__, "threads": torch.get_num_threads(),
                     "python": platform.python_version()},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from machine import cpu_info
 
 from briskml.collab import CollabData, collab_learner
 from briskml.collab.sample import movie_features
@@ -148,7 +149,8 @@ def main() -> None:
         "users": cold_users(ratings, tags, args),
         "targets": {"hybrid_items_rmse_max": 0.910},
         "references": references(),
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "machine": {"cpu": cpu_info(),
+                    "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "torch": torch.__version__, "loadavg_1_5_15": list(os.getloadavg())},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

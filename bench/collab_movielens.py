@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 import torch
+from machine import cpu_info
 
 from briskml.callbacks import Callback
 from briskml.collab import CollabData, collab_learner
@@ -176,7 +177,8 @@ def references() -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
-    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+    return {"cpu": cpu_info(),
+            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__, "python": platform.python_version(),
             "loadavg_1_5_15": list(os.getloadavg())}
 

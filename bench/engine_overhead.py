@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from machine import cpu_info
 from torch import nn
 
 import briskml as bm
@@ -128,7 +129,8 @@ def main() -> None:
         "overhead_pct_of_medians": {name: 100 * (statistics.median(timings[name]) / bare - 1)
                                     for name in ("fit", "fit_one_cycle", "bare_default_adam")},
         "target_overhead_pct": 10,
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "machine": {"cpu": cpu_info(),
+                    "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "torch": torch.__version__, "python": platform.python_version(),
                     "processor": platform.processor() or platform.machine()},
     }

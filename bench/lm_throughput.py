@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_info
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 WIKI_TRAIN = SHARED / "data" / "wikitext-2" / "train.txt"
@@ -103,7 +105,8 @@ def machine() -> dict:
     import torch
 
     flags = Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0].split()
-    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
+    return {"cpu": cpu_info(),
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
             "python": platform.python_version(), "cpu_count": os.cpu_count(),
             "avx512": sorted(f for f in flags if f.startswith("avx512")),
             "bf16_or_amx": sorted(f for f in flags if "bf16" in f or "amx" in f)}

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from machine import cpu_info
 
 import briskml as bm
 from briskml.callbacks import Callback
@@ -295,7 +296,8 @@ def write_results(args: argparse.Namespace, results: dict, prediction: dict, ref
         "fastai_reference": reference,
         "targets": {"valid_accuracy_bs1024": 0.865, "speedup_vs_fastai_bs64": 5,
                     "speedup_vs_fastai_bs1024": 2, "predict_10000_rows_s": 0.2},
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "machine": {"cpu": cpu_info(),
+                    "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "torch": torch.__version__, "python": platform.python_version(),
                     "numpy": np.__version__, "pandas": pd.__version__,
                     "loadavg_1_5_15_at_start": [round(x, 2) for x in loadavg_start],

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_info
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 IMDB = SHARED / "data" / "imdb" / "imdb_50k.csv"
@@ -185,7 +187,8 @@ def main() -> None:
     report = {
         "command": "python bench/text_tokenize.py " + " ".join(sys.argv[1:]),
         "dataset": str(IMDB.relative_to(SHARED.parent)),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+        "machine": {"cpu": cpu_info(),
+                    "cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(),
                     "load_average_before": load_before, "load_average_after": os.getloadavg()},
         "note": ("Wall-clock seconds, each run in a fresh process (start-up of the worker pool "

@@ -51,6 +51,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from machine import cpu_info
 
 from briskml.callbacks import Callback
 from briskml.persist import write_json
@@ -357,7 +358,8 @@ def main() -> None:
         "classifiers": classifiers, "tfidf_logreg": baseline,
         "summary": summarise(classifiers, baseline),
         "wall_seconds_this_run": time.perf_counter() - wall_start,
-        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
+        "machine": {"cpu": cpu_info(),
+                    "python": platform.python_version(), "cpu_count": os.cpu_count(),
                     "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)

@@ -229,3 +229,11 @@ def test_movielens_split_matches_the_benchmark_split():
     assert int((data.valid_ratings.items == 0).sum()) == 369   # unseen movies, as fastai counts
     seeded = CollabData.from_df(ratings, valid_pct=0.1, seed=42)
     assert torch.equal(seeded.valid_ratings.ratings, data.valid_ratings.ratings)
+
+
+def test_validation_ratings_of_ids_never_seen_in_training_are_counted_in_one_warning():
+    ratings = pd.DataFrame({"user": [1, 1, 2, 2, 99], "item": [10, 11, 10, 11, 12],
+                            "rating": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    with pytest.warns(BriskWarning, match=r"1 validation rating\(s\) have a 'user' and 1 an 'item'"):
+        data = CollabData.from_df(ratings, valid_idx=[4])
+    assert data.valid_ratings.users.tolist() == [0] and data.valid_ratings.items.tolist() == [0]

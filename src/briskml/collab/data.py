@@ -8,6 +8,7 @@ is vectorised: ids are coded with `pandas.Index.get_indexer`, and batches are sl
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from briskml.checks import check_positive_int
 from briskml.collab.features import FeatureTable
 from briskml.collab.pipeline import CollabPipeline, checked_ratings, column_names
 from briskml.data import TensorLoader
-from briskml.errors import ConfigError
+from briskml.errors import BriskWarning, ConfigError
 from briskml.splits import split
 
 Batch = tuple[Tensor, ...]
@@ -153,6 +154,8 @@ class CollabData:
                                       item_features)
         coded = _code(frame, pipeline)
         valid_ratings = coded.take(torch.from_numpy(valid)) if len(valid) else None
+        if valid_ratings is not None:
+            _report_unseen(valid_ratings, pipeline)
         return cls(pipeline, coded.take(torch.from_numpy(train)), valid_ratings, bs, valid)
 
     def _loader(self, ratings: RatingTensors | None, bs: int, shuffle: bool = False,
@@ -321,3 +324,15 @@ def _code(frame: pd.DataFrame, pipeline: CollabPipeline) -> RatingTensors:
         user_rows=user_table.rows_for(user_ids) if user_table else None,
         item_rows=item_table.rows_for(item_ids) if item_table else None,
     )
+
+
+def _report_unseen(ratings: RatingTensors, pipeline: CollabPipeline) -> None:
+    """Count, in one BriskWarning, the validation ratings whose user or item the training ratings
+    never saw: they are predicted as the average user or item, as at predict time."""
+    users, items = int((ratings.users == 0).sum()), int((ratings.items == 0).sum())
+    if users or items:
+        warnings.warn(f"{users} validation rating(s) have a '{pipeline.user_name}' and {items} an "
+                      f"'{pipeline.item_name}' never seen in the training ratings; they are "
+                      "predicted as the average user or item (code 0), as predict does for "
+                      "unseen ids. Pass valid_idx to choose the validation ratings yourself.",
+                      BriskWarning, stacklevel=3)

@@ -1,117 +1,79 @@
-"""Each hand-written speed tweak against the plain PyTorch way, measured side by side.
+"""Each hand-written speed tweak that briskml keeps, against the plain PyTorch way, side by side.
 
-The tweaks stay only while they measurably pay (at least 5 % on their benchmark):
-- `LeanBatchNorm1d` (briskml.layers) against `nn.BatchNorm1d`'s own forward;
-- weight decay applied with one `torch._foreach_mul_` per group (briskml.optim) against a loop
-  over the parameters;
-- `Learner._zero_grad` (gradients set to None directly) against `optimizer.zero_grad()`;
-- keeping freed memory (briskml.text.memory, a process-wide mallopt) against glibc's default, on
-  the language-model benchmark (`--lm`, needs WikiText-2 beside the project).
+A tweak stays only while it measurably pays (at least 5 % on its benchmark); bench/README.md
+lists the figures, including those of the tweaks that were measured and dropped.
+- `Learner._zero_grad` (gradients set to None directly) against `optimizer.zero_grad()`, on the
+  engine benchmark's workload (a tiny MLP, where per-batch overhead shows);
+- keeping freed memory (`briskml.text.memory.keep_freed_memory`, a process-wide mallopt) against
+  glibc's default, on the language-model benchmark (`--lm`, needs WikiText-2 beside the project);
+- forked tokenizer workers inheriting the main process's warm engine (`set_process_engine` in
+  briskml.text.tokenizer.workers) against each worker building its own, on the tokenizer
+  benchmark (`--tokenizer`: 5,000 IMDb reviews, 2 workers, no cache, a fresh process each run).
 
-The first three train the lessons' tabular model on the bundled Adult sample (repeated to 40,000
-rows, bs 64, one epoch of fit_one_cycle) in one process; every repeat runs every variant back to
-back and the figure is the median over repeats of each variant's time over the tweaked one's.
+Every repeat runs both variants back to back; the figure is the median over repeats of the plain
+variant's time over the tweaked one's.
 
-Usage: python bench/speed_tweaks.py [--repeats 7] [--lm] [--lm-batches 12]
+Usage: python bench/speed_tweaks.py [--repeats 15] [--lm] [--lm-batches 12] [--tokenizer]
 Writes bench/results/speed_tweaks.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import copy
 import json
 import statistics
 import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pandas as pd
-import torch
 from machine import describe_machine
-from torch import nn
 
-import briskml as bm
 from briskml import learner as learner_module
-from briskml.datasets import ADULT_CAT_NAMES, ADULT_CONT_NAMES, adult_sample
-from briskml.layers import LeanBatchNorm1d
 from briskml.persist import write_json
-from briskml.tabular import TabularData
 
 RESULTS = Path(__file__).parent / "results" / "speed_tweaks.json"
 
 
-def per_parameter_weight_decay(optimizer: torch.optim.Optimizer, decayed: list) -> None:
-    """Decoupled weight decay the plain way: one multiply per parameter."""
-    for group, params in zip(optimizer.param_groups, decayed, strict=True):
-        if not group["wd"]:
-            continue
-        with torch.no_grad():
-            for param in params:
-                if param.grad is not None and not param.grad.is_sparse:
-                    param.mul_(1 - group["lr"] * group["wd"])
+def zero_grad_tweak(repeats: int) -> dict:
+    """Seconds per iteration of Learner.fit with `_zero_grad` and with optimizer.zero_grad()."""
+    import engine_overhead as engine
 
+    data, model = engine.make_data(64), engine.make_model()
+    tweaked = learner_module.Learner._zero_grad
 
-@contextlib.contextmanager
-def patched(owner: object, name: str, value: object) -> Iterator[None]:
-    original = getattr(owner, name)
-    setattr(owner, name, value)
-    try:
-        yield
-    finally:
-        setattr(owner, name, original)
+    def per_iteration(plain: bool) -> float:
+        if plain:
+            learner_module.Learner._zero_grad = lambda self: self.opt.zero_grad(set_to_none=True)
+        try:
+            return engine.learner_fit(copy.deepcopy(model), data, 2, one_cycle=False)
+        finally:
+            learner_module.Learner._zero_grad = tweaked
 
-
-VARIANTS: dict[str, Callable[[], contextlib.AbstractContextManager]] = {
-    "tweaked": contextlib.nullcontext,
-    "plain_batchnorm": lambda: patched(LeanBatchNorm1d, "forward", nn.BatchNorm1d.forward),
-    "per_parameter_weight_decay": lambda: patched(learner_module, "apply_weight_decay",
-                                                  per_parameter_weight_decay),
-    "optimizer_zero_grad": lambda: patched(
-        learner_module.Learner, "_zero_grad",
-        lambda self: self.opt.zero_grad(set_to_none=True)),
-}
-
-
-def tabular_epoch(data: TabularData) -> float:
-    learn = bm.tabular_learner(data, layers=[200, 100], seed=0, progress=False)
-    start = time.perf_counter()
-    learn.fit_one_cycle(1, 1e-2)
-    return time.perf_counter() - start
-
-
-def tabular_tweaks(repeats: int) -> dict:
-    df = pd.concat([adult_sample()] * 8, ignore_index=True)
-    data = TabularData.from_df(df, y="salary", cat_names=ADULT_CAT_NAMES,
-                               cont_names=ADULT_CONT_NAMES, valid_pct=0.2, seed=42, bs=64)
-    tabular_epoch(data)   # warm-up
-    times: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    per_iteration(False), per_iteration(True)   # warm-up
+    times: dict[str, list[float]] = {"tweaked": [], "plain": []}
     for _ in range(repeats):
-        for name, variant in VARIANTS.items():
-            with variant():
-                times[name].append(tabular_epoch(data))
-    ratios = {name: statistics.median(t / base for t, base in
-                                      zip(times[name], times["tweaked"], strict=True))
-              for name in VARIANTS if name != "tweaked"}
-    return {"workload": "tabular_learner layers [200, 100], Adult sample x8 (32,000 training "
-                        "rows), bs 64, fit_one_cycle(1, 1e-2)",
-            "epoch_seconds": times, "plain_over_tweaked_median": ratios}
+        times["tweaked"].append(per_iteration(False))
+        times["plain"].append(per_iteration(True))
+    return {"workload": "engine_overhead.py's MLP 32-64-32-1, bs 64, Learner.fit(2)",
+            "seconds_per_iteration": times,
+            "plain_over_tweaked_median": statistics.median(
+                plain / tweak for plain, tweak in zip(times["plain"], times["tweaked"],
+                                                      strict=True))}
 
 
 def lm_allocator(batches: int) -> dict | None:
+    """Tokens/s of the small AWD-LSTM with freed memory kept, and in a child with glibc's
+    default (the setting is process-wide and cannot be undone)."""
     import lm_throughput as bench
 
     if not bench.WIKI_TRAIN.exists():
         return None
     data, _, _ = bench.wikitext_data()
-    sizes = bench.CONFIGS["small"]
     runs = []
-    for _ in range(2):   # default allocator in a child process, kept memory here, twice
-        runs.append({"allocator": "default",
-                     **bench.child_run("small", 2, batches)})
+    for _ in range(2):
+        runs.append({"allocator": "default", **bench.child_run("small", 2, batches)})
         runs.append({"allocator": "keep",
-                     **bench.briskml_run(data, sizes, "fp32", 2, batches)})
+                     **bench.briskml_run(data, bench.CONFIGS["small"], "fp32", 2, batches)})
     keep = [run["steady_tokens_per_s"] for run in runs if run["allocator"] == "keep"]
     default = [run["steady_tokens_per_s"] for run in runs if run["allocator"] == "default"]
     return {"workload": "AWD-LSTM 200/400/2 on WikiText-2, bs 64, seq_len 72, float32",
@@ -119,17 +81,55 @@ def lm_allocator(batches: int) -> dict | None:
             "keep_over_default": statistics.median(keep) / statistics.median(default)}
 
 
+_TOKENIZE_RUN = """
+import json, sys, time
+import pandas as pd
+from briskml.text import Tokenizer
+from briskml.text.tokenizer import word
+if sys.argv[2] == "plain":   # each worker builds its own engine, as it would without the global
+    word.set_process_engine = lambda engine: None
+texts = pd.read_csv(sys.argv[1], nrows=5000)["review"].tolist()
+start = time.perf_counter()
+Tokenizer().tokenize(texts, n_workers=2, cache=False)
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+
+def inherited_engine(repeats: int) -> dict | None:
+    """Seconds to tokenise 5,000 reviews with 2 workers: inherited engine against fresh ones."""
+    import subprocess
+
+    import text_tokenize as bench
+
+    if not bench.IMDB.exists():
+        return None
+    times: dict[str, list[float]] = {"tweaked": [], "plain": []}
+    for _ in range(repeats):
+        for variant in times:
+            done = subprocess.run([sys.executable, "-c", _TOKENIZE_RUN, str(bench.IMDB), variant],
+                                  capture_output=True, text=True, check=True, timeout=600)
+            times[variant].append(json.loads(done.stdout.splitlines()[-1])["seconds"])
+    return {"workload": "Tokenizer().tokenize(5,000 IMDb reviews, n_workers=2, cache=False)",
+            "seconds": times,
+            "plain_over_tweaked_median": statistics.median(
+                plain / tweak for plain, tweak in zip(times["plain"], times["tweaked"],
+                                                      strict=True))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--lm", action="store_true", help="also time the memory setting")
     parser.add_argument("--lm-batches", type=int, default=12)
+    parser.add_argument("--tokenizer", action="store_true", help="also time the worker engine")
     args = parser.parse_args()
     result = {"command": "python bench/speed_tweaks.py " + " ".join(sys.argv[1:]),
-              "machine": describe_machine(), "tabular": tabular_tweaks(args.repeats)}
+              "machine": describe_machine(), "zero_grad": zero_grad_tweak(args.repeats)}
     if args.lm:
-        result["language_model"] = lm_allocator(args.lm_batches)
-    result["machine_at_end"] = describe_machine()["loadavg_1_5_15"]
+        result["keep_freed_memory"] = lm_allocator(args.lm_batches)
+    if args.tokenizer:
+        result["inherited_tokenizer_engine"] = inherited_engine(max(3, args.repeats // 3))
+    result["loadavg_at_end"] = describe_machine()["loadavg_1_5_15"]
     write_json(RESULTS, result)
     print(json.dumps({key: value for key, value in result.items() if key != "machine"},
                      indent=1, default=str)[:3000])

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from briskml.checks import check_dropouts, check_positive_int, check_probability
@@ -31,16 +32,16 @@ class SigmoidRange(nn.Module):
         return torch.sigmoid(x) * (self.high - self.low) + self.low
 
 
-class LeanBatchNorm1d(nn.BatchNorm1d):
-    """nn.BatchNorm1d without the per-call bookkeeping (num_batches_tracked, argument checks);
-    same parameters and buffers. A training batch of one row, which has no batch statistics, is
-    normalised with the running ones instead of failing. Kept for speed: see bench/README.md."""
+class SafeBatchNorm1d(nn.BatchNorm1d):
+    """nn.BatchNorm1d that normalises a training batch of one row with the running statistics
+    (one row has no batch statistics) instead of failing; otherwise nn.BatchNorm1d itself."""
 
     def forward(self, x: Tensor) -> Tensor:
         """Normalise (batch, features) with batch statistics (training) or running ones."""
-        use_batch = self.training and x.shape[0] > 1
-        return torch.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var,
-                                use_batch, self.momentum, self.eps, torch.backends.cudnn.enabled)
+        if self.training and x.shape[0] == 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                training=False, eps=self.eps)
+        return super().forward(x)
 
 
 class LinBnDrop(nn.Module):
@@ -66,7 +67,7 @@ class LinBnDrop(nn.Module):
         use_bias = (not bn or not lin_first) if bias is None else bias
         self.linear = nn.Linear(in_features, out_features, bias=use_bias)
         norm_size = out_features if lin_first else in_features
-        self.bn = LeanBatchNorm1d(norm_size) if bn else nn.Identity()
+        self.bn = SafeBatchNorm1d(norm_size) if bn else nn.Identity()
         self.drop = nn.Dropout(p) if p > 0 else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:

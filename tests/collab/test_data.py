@@ -234,6 +234,7 @@ def test_movielens_split_matches_the_benchmark_split():
 def test_validation_ratings_of_ids_never_seen_in_training_are_counted_in_one_warning():
     ratings = pd.DataFrame({"user": [1, 1, 2, 2, 99], "item": [10, 11, 10, 11, 12],
                             "rating": [1.0, 2.0, 3.0, 4.0, 5.0]})
-    with pytest.warns(BriskWarning, match=r"1 validation rating\(s\) have a 'user' and 1 an 'item'"):
+    expected = r"1 validation rating\(s\) have a 'user' and 1 an 'item'"
+    with pytest.warns(BriskWarning, match=expected):
         data = CollabData.from_df(ratings, valid_idx=[4])
     assert data.valid_ratings.users.tolist() == [0] and data.valid_ratings.items.tolist() == [0]

@@ -57,7 +57,8 @@ class LazyAdam(torch.optim.Optimizer):
     def _dense_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
         states = [self._dense_state(p) for p in params]
         steps = [state["step"] for state in states]
-        torch._foreach_add_(steps, 1.0)
+        for step in steps:
+            step.add_(1.0)
         # The Learner has already decayed these (apply_weight_decay), so no decay here.
         _fused_adam(group, params, [p.grad for p in params],
                     [state["exp_avg"] for state in states],
@@ -67,7 +68,8 @@ class LazyAdam(torch.optim.Optimizer):
         # Gather the touched rows of every table, update them all in one fused call, scatter back.
         touched = [_TouchedRows(param, self._sparse_state(param)) for param in params]
         steps = [rows.state["step"] for rows in touched]
-        torch._foreach_add_(steps, 1.0)
+        for step in steps:
+            step.add_(1.0)
         _fused_adam(group, [rows.weights for rows in touched], [rows.grads for rows in touched],
                     [rows.moments[0] for rows in touched], [rows.moments[1] for rows in touched],
                     steps, decay=True)

@@ -15,7 +15,7 @@ from briskml.checks import (
     check_probability,
 )
 from briskml.errors import ConfigError
-from briskml.layers import LeanBatchNorm1d, SigmoidRange, emb_sz_rule, hidden_blocks
+from briskml.layers import SafeBatchNorm1d, SigmoidRange, emb_sz_rule, hidden_blocks
 from briskml.registry import register_model
 
 
@@ -154,7 +154,7 @@ class TabularModel(nn.Module):
         self.embeds = FusedEmbedding(config.emb_szs)
         self.emb_drop = nn.Dropout(config.emb_drop) if config.emb_drop > 0 else nn.Identity()
         use_bn_cont = config.bn_cont and config.num_continuous > 0
-        self.bn_cont = LeanBatchNorm1d(config.num_continuous) if use_bn_cont else nn.Identity()
+        self.bn_cont = SafeBatchNorm1d(config.num_continuous) if use_bn_cont else nn.Identity()
         sizes = [self.embeds.out_features + config.num_continuous, *config.layers]
         # LinBnDrop blocks: Linear (no bias before a BatchNorm), ReLU, BatchNorm, Dropout; their
         # state-dict keys (hidden.{i}.linear.*, hidden.{i}.bn.*) are those briskml 0.1.0 wrote.

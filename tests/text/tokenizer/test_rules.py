@@ -7,6 +7,7 @@ from briskml.text.tokenizer.rules import (
     apply_capitals,
     capitals_marker,
     decode_tokens,
+    escape_marker_words,
     fix_html,
     replace_rep,
     replace_wrep,
@@ -82,3 +83,8 @@ def test_decode_drops_case_markers_with_no_word_after_them():
 
 def test_decode_drops_markers_and_keeps_unknown_words_visible():
     assert undo_special_tokens("xxbos xxfld 1 xxmaj xxunk xxpad xxpad") == "xxunk"
+
+
+def test_words_spelt_like_markers_are_kept_apart_from_the_markers():
+    assert escape_marker_words("XXUP and xxrep, Xxbos") == "XX-UP and xx-rep, Xx-bos"
+    assert escape_marker_words("xxunk xxfld 1 xxupper") == "xxunk xxfld 1 xxupper"

@@ -34,6 +34,7 @@ from briskml.text.tokenizer.rules import (
     TK_WREP,
     Rule,
     capitals_marker,
+    escape_marker_words,
     is_repeatable_word,
 )
 
@@ -140,7 +141,7 @@ class WordEngine:
         return [self.final_tokens[i] for i in ids.tolist()]
 
     def _apply_document_rules(self, text: str) -> str:
-        return _apply_rules(text, self.document_rules).strip()
+        return _apply_rules(escape_marker_words(text), self.document_rules).strip()
 
     # ----- raw tokens --------------------------------------------------------------------------
     def _raw_tokens_memoised(self, documents: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -84,6 +84,23 @@ def rm_useless_spaces(text: str) -> str:
     return _SPACES.sub(" ", text)
 
 
+# A word of the raw text spelt like one of the tokenizer's own markers would be read back as that
+# marker (decode would capitalise the next word, repeat a character, or drop it). xxunk (what
+# fix_html makes of WikiText's <unk>) and xxfld (what join_fields writes between fields) are meant.
+_MARKER_SUFFIXES = "|".join(marker[2:]
+                            for marker in (TK_MAJ, TK_UP, TK_WREP, TK_REP, BOS, EOS, PAD))
+_MARKER_WORDS = re.compile(rf"\b(xx)((?:{_MARKER_SUFFIXES})\b)", re.IGNORECASE)
+
+
+def escape_marker_words(text: str) -> str:
+    """Keep a word spelt like a marker (xxmaj, xxup, xxrep, xxbos ...) a word: "XXUP" -> "XX-UP".
+
+    The word tokenizer applies it to every document before its rules: the markers are the
+    tokenizer's own, whatever rules a tokenizer was built with.
+    """
+    return _MARKER_WORDS.sub(r"\1-\2", text)
+
+
 DEFAULT_RULES: tuple[Rule, ...] = (fix_html, replace_rep, spec_add_spaces)
 
 

@@ -26,7 +26,7 @@ from briskml.text.tokenizer.rules import DEFAULT_RULES, Rule, decode_tokens, rul
 from briskml.text.tokenizer.workers import init_worker, run_files, run_texts, set_process_engine
 
 # Bump when a change to the code changes the tokens, so old cache entries are not reused.
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2   # 2: words spelt like markers are escaped (rules.escape_marker_words)
 
 
 @register_tokenizer

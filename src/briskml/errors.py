@@ -1,4 +1,11 @@
-"""The exceptions briskml raises: each is a BriskError, and also the built-in type that fits."""
+"""The exceptions briskml raises: each is a BriskError, and also the built-in type that fits; and
+`warn`, which points a BriskWarning at the user's line."""
+
+import os
+import sys
+import warnings
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 class BriskError(Exception):
@@ -23,3 +30,13 @@ class TrainingDiverged(BriskError, RuntimeError):  # noqa: N818 -- the name the 
 
 class BriskWarning(UserWarning):
     """Something was handled for you but deserves a look (unseen categories, emulated bf16 ...)."""
+
+
+def warn(message: str) -> None:
+    """Issue a BriskWarning attributed to the first caller outside the briskml package: the same
+    warning is reached through different numbers of briskml calls (`predict`, `from_df` ...),
+    and it should point at the user's line, not ours."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, BriskWarning, stacklevel=level)

@@ -31,8 +31,9 @@ def load_learner(fname: str | Path, device: str | torch.device | None = "cpu") -
         raise FileFormatError(f"'{fname}' holds a learner of kind {kind!r}, unknown to this "
                               f"briskml (known: {learner_kinds()}).")
     version = meta.get("export_version", 1)
-    if version == 1:
-        meta = cls.upgrade_v1(meta, str(fname))
+    if version == 1:   # its learner class turns 0.1.0's "extra" into "pipeline"
+        upgraded = cls.upgrade_v1(meta, str(fname))
+        meta = {key: value for key, value in upgraded.items() if key != "extra"}
     if not isinstance(meta.get("model"), dict):
         raise FileFormatError(f"'{fname}' does not say which model it holds; export it again.")
     model = build_model(meta["model"], tensors, str(fname), from_version=version)

@@ -172,6 +172,11 @@ class LearnerPredictions:
     # Whether `predict_table` reads texts from the columns that `text_cols` names.
     reads_text: ClassVar[bool] = False
 
+    @property
+    def predicts_tables(self) -> bool:
+        """Whether this kind of learner predicts rows of a table (`predict_table`)."""
+        return type(self).predict_table is not LearnerPredictions.predict_table
+
     def _do_validate(self) -> None:
         self.model.eval()
         self.training = False

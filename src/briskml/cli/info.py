@@ -14,7 +14,6 @@ from briskml.cli._common import check_input_file, describe_file_size
 from briskml.cli.text import describe_encoder
 from briskml.errors import FileFormatError
 from briskml.export import load_learner
-from briskml.learner import Learner
 from briskml.persist import read_bundle
 from briskml.text.transfer import ENCODER_CONTENT
 
@@ -59,7 +58,7 @@ def _learner_lines(path: Path, tensors: dict[str, Any], document: dict[str, Any]
     lines = _general(path, tensors, described)
     lines += [(key.replace("_", " "), _listed(value))
               for key, value in (described.get("pipeline") or {}).items() if key != "kind"]
-    if type(learn).predict_table is Learner.predict_table:   # `briskml predict` refuses it
+    if not learn.predicts_tables:   # `briskml predict` refuses it: say what to run instead
         lines.append(("use", learn.table_alternative.replace("MODEL", str(path))))
     return lines + _at_export(document)
 
@@ -108,7 +107,7 @@ def _short(value: Any) -> str:
         text = ", ".join(f"{name}={json.dumps(item)}" for name, item in value.items())
     else:
         text = json.dumps(value)
-    return text if len(text) <= _MAX_VALUE_CHARS else text[:_MAX_VALUE_CHARS - 3] + "..."
+    return _short_text(text)
 
 
 def _listed(value: Any) -> str:

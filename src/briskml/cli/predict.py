@@ -81,7 +81,7 @@ def predict(
 def _check_predicts_tables(learn: Learner, model: Path, text_col: list[str] | None) -> None:
     """Refuse, before reading any rows, a model that does not predict rows of a table, or a
     --text-col for a model that does not read texts."""
-    if type(learn).predict_table is Learner.predict_table:
+    if not learn.predicts_tables:
         instead = learn.table_alternative.replace("MODEL", str(model))
         raise ConfigError(f"'{model}' holds a {learn.kind} model, which does not predict rows of "
                           f"a table; {instead}")

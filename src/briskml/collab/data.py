@@ -8,7 +8,6 @@ is vectorised: ids are coded with `pandas.Index.get_indexer`, and batches are sl
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from briskml.checks import check_positive_int
 from briskml.collab.features import FeatureTable
 from briskml.collab.pipeline import CollabPipeline, checked_ratings, column_names
 from briskml.data import TensorLoader
-from briskml.errors import BriskWarning, ConfigError
+from briskml.errors import ConfigError, warn
 from briskml.splits import split
 
 Batch = tuple[Tensor, ...]
@@ -331,8 +330,7 @@ def _report_unseen(ratings: RatingTensors, pipeline: CollabPipeline) -> None:
     never saw: they are predicted as the average user or item, as at predict time."""
     users, items = int((ratings.users == 0).sum()), int((ratings.items == 0).sum())
     if users or items:
-        warnings.warn(f"{users} validation rating(s) have a '{pipeline.user_name}' and {items} an "
-                      f"'{pipeline.item_name}' never seen in the training ratings; they are "
-                      "predicted as the average user or item (code 0), as predict does for "
-                      "unseen ids. Pass valid_idx to choose the validation ratings yourself.",
-                      BriskWarning, stacklevel=3)
+        warn(f"{users} validation rating(s) have a '{pipeline.user_name}' and {items} an "
+             f"'{pipeline.item_name}' never seen in the training ratings; they are predicted as "
+             "the average user or item (code 0), as predict does for unseen ids. Pass valid_idx "
+             "to choose the validation ratings yourself.")

@@ -344,8 +344,7 @@ class CollabLearner(Learner):
                                   "(ids, titles, counts) is missing or damaged, so this briskml "
                                   "cannot upgrade it; re-export it: train the learner with this "
                                   "briskml and call learn.export().") from error
-        upgraded = {key: value for key, value in meta.items() if key != "extra"}
-        return {**upgraded, "pipeline": pipeline}
+        return {**meta, "pipeline": pipeline}
 
 
 def collab_learner(data: CollabData, n_factors: int = 50, use_nn: bool = False,

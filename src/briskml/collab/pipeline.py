@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ import torch
 from torch import Tensor
 
 from briskml.collab.features import FeatureTable, build_feature_table, features_by_id
-from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.errors import ConfigError, DataError, warn
 from briskml.frames import check_columns, numeric_column, plain_value, require_frame
 
 UNKNOWN = "<unknown>"
@@ -81,10 +80,9 @@ def checked_ratings(ratings: pd.DataFrame, names: tuple[Any, Any, Any]) -> pd.Da
 def _warn_duplicates(frame: pd.DataFrame, user_name: Any, item_name: Any) -> None:
     num_duplicates = int(frame.duplicated(subset=[user_name, item_name]).sum())
     if num_duplicates:
-        warnings.warn(f"{num_duplicates} rating(s) repeat an earlier ({user_name}, {item_name}) "
-                      "pair; each is kept as a separate training example. Average them first "
-                      "(ratings.groupby([user, item]).mean()) if that is not what you want.",
-                      BriskWarning, stacklevel=4)
+        warn(f"{num_duplicates} rating(s) repeat an earlier ({user_name}, {item_name}) pair; "
+             "each is kept as a separate training example. Average them first "
+             "(ratings.groupby([user, item]).mean()) if that is not what you want.")
 
 
 def titles_by_id(item_titles: Any, item_name: Any) -> pd.Series | None:

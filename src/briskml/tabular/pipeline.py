@@ -10,9 +10,6 @@ learner.
 from __future__ import annotations
 
 import copy
-import os
-import sys
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +19,7 @@ import torch
 from torch import Tensor
 
 from briskml.checks import check_one_of
-from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.errors import ConfigError, DataError, warn
 from briskml.frames import check_columns, numeric_column, plain_value
 from briskml.tabular.procs import (
     FLOAT32_MAX,
@@ -37,7 +34,6 @@ from briskml.tabular.procs import (
 ProcLike = TabularProc | type[TabularProc]
 TARGET_KINDS = ("category", "regression", "multi_label")
 UNKNOWN_CHOICES = ("warn", "error", "ignore")
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class TabularPipeline:
@@ -418,17 +414,6 @@ def _handle_report(report: ProcReport, unknown: str, rows: str | None) -> None:
         raise DataError(f"{subject} hold missing values or categories not seen in training: "
                         f"{details}. Pass unknown='warn' to map them to code 0 / the training "
                         "fill value.")
-    warnings.warn(f"Missing values and categories not seen in training were mapped to code 0 "
-                  f"(categorical) or the training fill value (continuous){where}: {details}. "
-                  "Pass unknown='error' to raise instead, or unknown='ignore' to silence this.",
-                  BriskWarning, stacklevel=_outside_briskml())
-
-
-def _outside_briskml() -> int:
-    """The stacklevel of the first caller outside the briskml package, for the warning above:
-    `predict`, `from_df` and `test_dl` reach it through different numbers of calls, and the
-    warning should point at the user's line, not ours."""
-    frame, level = sys._getframe(2), 2   # 1 is the function that warns
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1
-    return level
+    warn(f"Missing values and categories not seen in training were mapped to code 0 "
+         f"(categorical) or the training fill value (continuous){where}: {details}. "
+         "Pass unknown='error' to raise instead, or unknown='ignore' to silence this.")

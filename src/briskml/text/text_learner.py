@@ -154,5 +154,4 @@ class TextLearner(Learner):
     def upgrade_v1(cls, meta: dict[str, Any], source: str) -> dict[str, Any]:
         """A briskml 0.1.0 export's JSON in today's shape: its "extra" (vocab, tokenizer,
         backwards, classes) becomes the pipeline JSON."""
-        upgraded = {key: value for key, value in meta.items() if key != "extra"}
-        return {**upgraded, "pipeline": pipeline_json_from_0_1_0(meta.get("extra"), source)}
+        return {**meta, "pipeline": pipeline_json_from_0_1_0(meta.get("extra"), source)}

@@ -17,6 +17,7 @@ from briskml.errors import ConfigError, FileFormatError
 from briskml.losses import loss_from_name, loss_name
 from briskml.persist import optimizer_from_bundle, optimizer_to_bundle, read_bundle, write_bundle
 from briskml.registry import model_from_spec, model_spec
+from briskml.schema import fail
 
 
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> Path:
@@ -173,6 +174,21 @@ class LearnerFiles:
             "pipeline": self.pipeline.to_json() if self.pipeline is not None else None,
         }
         return write_export(target, self.model, meta, overwrite)
+
+    @classmethod
+    def check_export(cls, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
+                     source: str) -> None:
+        """Refuse an export whose JSON does not fit its weights, before any model is built.
+
+        `load_learner` calls this after the model's config is known to match the file's tensor
+        `shapes` (state-dict keys without the "model." prefix; no data loaded yet). Application
+        learners check `meta["pipeline"]` field by field with briskml.schema and against the
+        config and shapes (categories against embedding rows, vocabulary against the embedding,
+        classes against the output layer); any error is reported as a FileFormatError naming
+        `source` and the field.
+        """
+        if meta.get("pipeline") is not None:
+            raise fail("pipeline", f"must be null for a learner of kind {cls.kind!r}")
 
     @classmethod
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,

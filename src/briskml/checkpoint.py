@@ -15,9 +15,25 @@ from torch import Tensor, nn
 
 from briskml.errors import ConfigError, FileFormatError
 from briskml.losses import loss_from_name, loss_name
-from briskml.persist import optimizer_from_bundle, optimizer_to_bundle, read_bundle, write_bundle
-from briskml.registry import model_from_spec, model_spec
-from briskml.schema import fail
+from briskml.persist import (
+    BundleHeader,
+    optimizer_from_bundle,
+    optimizer_to_bundle,
+    read_header,
+    read_tensors,
+    write_bundle,
+)
+from briskml.registry import config_from_spec, expected_shapes, model_from_spec, model_spec
+from briskml.schema import (
+    expect_dict,
+    expect_key,
+    expect_list,
+    expect_number,
+    expect_optional,
+    expect_str,
+    fail,
+    in_file,
+)
 
 
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> Path:
@@ -32,34 +48,51 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
 
 def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
     """Load what `save_checkpoint` wrote into `model` (and `optimizer`, when given)."""
-    tensors, meta = read_bundle(path)
+    header = read_header(path)
+    if header.meta.get("content") not in ("checkpoint", "learner"):
+        raise FileFormatError(f"'{path}' holds {header.meta.get('content')!r}, not a checkpoint "
+                              "from learn.save().")
+    shapes = {key[len("model."):]: shape for key, shape in header.shapes.items()
+              if key.startswith("model.")}
+    check_state_shapes(model, shapes, str(path))   # before any tensor is read
+    tensors = read_tensors(header)
     load_model_state(model, _unprefixed(tensors, "model."), str(path))
     if optimizer is None:
         return
-    if "optimizer" not in meta:
+    if "optimizer" not in header.meta:
         raise FileFormatError(f"'{path}' was saved without optimizer state; load it with "
                               "with_opt=False.")
-    optimizer_from_bundle(optimizer, {k: v for k, v in tensors.items() if k.startswith("opt.")},
-                          meta["optimizer"], str(path))
+    with in_file(str(path), "optimizer state", fix="Load it with with_opt=False."):
+        optimizer_from_bundle(optimizer,
+                              {k: v for k, v in tensors.items() if k.startswith("opt.")},
+                              header.meta["optimizer"], str(path))
 
 
-def load_model_state(model: nn.Module, tensors: dict[str, Tensor], source: str) -> None:
-    """Copy `tensors` into `model`, naming any missing, unexpected or mis-shaped parameter."""
+def check_state_shapes(model: nn.Module, shapes: dict[str, tuple[int, ...]],
+                       source: str) -> None:
+    """Refuse `shapes` (a file's state dict, without data) unless they are exactly `model`'s,
+    naming any missing, unexpected or mis-shaped parameter."""
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
+    missing = sorted(set(expected) - set(shapes))
+    unexpected = sorted(set(shapes) - set(expected))
     if missing or unexpected:
         raise FileFormatError(
             f"'{source}' does not match this model: missing {missing[:5]}, unexpected "
             f"{unexpected[:5]}. Build the model with the configuration it was saved with."
         )
     for key, value in expected.items():
-        if tuple(tensors[key].shape) != tuple(value.shape):
+        if tuple(shapes[key]) != tuple(value.shape):
             raise FileFormatError(
-                f"Parameter '{key}' has shape {tuple(tensors[key].shape)} in '{source}' but "
+                f"Parameter '{key}' has shape {tuple(shapes[key])} in '{source}' but "
                 f"{tuple(value.shape)} in this model. Build the model with the configuration it "
                 "was saved with."
             )
+
+
+def load_model_state(model: nn.Module, tensors: dict[str, Tensor], source: str) -> None:
+    """Copy `tensors` into `model`, naming any missing, unexpected or mis-shaped parameter."""
+    check_state_shapes(model, {key: tuple(value.shape) for key, value in tensors.items()},
+                       source)
     model.load_state_dict(tensors)
 
 
@@ -78,13 +111,21 @@ def write_export(path: Path, model: nn.Module, meta: dict[str, Any], overwrite: 
             f"{type(model).__name__} is not. Use learn.save() to keep its weights."
         )
     document = {"content": "learner", "export_version": EXPORT_VERSION,
-                "briskml_version": _briskml_version(), "model": spec, **_json_safe(meta)}
+                "briskml_version": _briskml_version(), "model": spec, **meta}
     return write_bundle(path, _prefixed(model.state_dict(), "model."), document)
 
 
 def read_export(path: str | Path) -> tuple[dict[str, Any], dict[str, Tensor]]:
     """Read an exported learner's JSON and its model's tensors (not yet loaded into a model)."""
-    tensors, meta = read_bundle(path)
+    header = read_export_header(path)
+    return header.meta, _unprefixed(read_tensors(header), "model.")
+
+
+def read_export_header(path: str | Path) -> BundleHeader:
+    """An exported learner's header, checked: its content, versions and general fields (kind,
+    loss, metrics, last epoch), and tensor shapes; no tensor data is read."""
+    header = read_header(path)
+    meta = header.meta
     if meta.get("content") != "learner":
         raise FileFormatError(f"'{path}' is a checkpoint from learn.save(), not an exported "
                               "learner; load it with learn.load(name) on a matching learner.")
@@ -95,7 +136,47 @@ def read_export(path: str | Path) -> tuple[dict[str, Any], dict[str, Tensor]]:
     if version > EXPORT_VERSION:
         raise FileFormatError(f"'{path}' was exported by a newer briskml (file format {version}; "
                               f"this briskml reads up to {EXPORT_VERSION}); upgrade briskml.")
-    return meta, _unprefixed(tensors, "model.")
+    with in_file(str(path), "general fields"):
+        _check_general_fields(meta)
+    return header
+
+
+def _check_general_fields(meta: dict[str, Any]) -> None:
+    expect_str(expect_key(meta, "kind", ""), "kind")
+    expect_optional(meta.get("briskml_version"), "briskml_version", expect_str)
+    loss = expect_optional(meta.get("loss"), "loss", expect_str)
+    if loss is not None and loss_from_name(loss) is None:
+        raise fail("loss", f"names a loss this briskml does not know: {loss!r}")
+    for index, metric in enumerate(expect_list(meta.get("metrics", []), "metrics", 1000)):
+        expect_str(metric, f"metrics[{index}]")
+    last = expect_optional(meta.get("last_epoch"), "last_epoch", expect_dict)
+    for name, value in (last or {}).items():   # the recorder's row: epoch, losses, metrics, time
+        expect_optional(value, f"last_epoch.{name}", expect_number)
+
+
+def check_model_fits(spec: Any, shapes: dict[str, tuple[int, ...]], source: str,
+                     from_version: int = EXPORT_VERSION) -> None:
+    """Refuse, before the model is built, a `spec` whose model would not have exactly the
+    tensors of `shapes` (the file's, read from its header): the model is built on the meta
+    device under a budget twice the file's size, then its state-dict shapes are compared."""
+    numel = sum(math.prod(shape) for shape in shapes.values())
+    expected = expected_shapes(spec, source, max_numel=2 * numel + 1_000_000,
+                               max_tensors=4 * len(shapes) + 1_000)
+    cls, _ = config_from_spec(spec, source)
+    upgrade = getattr(cls, "upgrade_state", None)
+    if from_version < EXPORT_VERSION and upgrade is not None:
+        renamed = upgrade({key: torch.empty(shape, device="meta")
+                           for key, shape in shapes.items()})
+        shapes = {key: tuple(value.shape) for key, value in renamed.items()}
+    missing = sorted(set(expected) - set(shapes))
+    unexpected = sorted(set(shapes) - set(expected))
+    if missing or unexpected:
+        raise fail("model.config", f"does not match the file's weights: missing {missing[:5]}, "
+                                   f"unexpected {unexpected[:5]}")
+    for key, shape in expected.items():
+        if shapes[key] != shape:
+            raise fail("model.config", f"gives weight '{key}' the shape {shape}, but the file "
+                                       f"holds {shapes[key]}")
 
 
 def build_model(spec: dict[str, Any], tensors: dict[str, Tensor], source: str,
@@ -122,17 +203,6 @@ def _prefixed(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
 
 def _unprefixed(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
     return {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and infinity are not JSON: store them as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    return value
 
 
 class LearnerFiles:
@@ -185,10 +255,8 @@ class LearnerFiles:
         learners check `meta["pipeline"]` field by field with briskml.schema and against the
         config and shapes (categories against embedding rows, vocabulary against the embedding,
         classes against the output layer); any error is reported as a FileFormatError naming
-        `source` and the field.
+        `source` and the field. The plain Learner keeps no pipeline: it has nothing to check.
         """
-        if meta.get("pipeline") is not None:
-            raise fail("pipeline", f"must be null for a learner of kind {cls.kind!r}")
 
     @classmethod
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import torch
 
-from briskml.checkpoint import build_model, read_export
+from briskml.checkpoint import build_model, check_model_fits, read_export_header
 from briskml.errors import FileFormatError
 from briskml.learner import Learner, learner_class, learner_kinds
+from briskml.persist import read_tensors
+from briskml.schema import expect_key, fail, in_file
 
 
 def load_learner(fname: str | Path, device: str | torch.device | None = "cpu") -> Learner:
@@ -24,17 +26,26 @@ def load_learner(fname: str | Path, device: str | torch.device | None = "cpu") -
         >>> learn = load_learner("adult.brisk")
         >>> learn.predict(df)
     """
-    meta, tensors = read_export(fname)
-    kind = meta.get("kind")
-    cls = learner_class(kind) if isinstance(kind, str) else None
+    source = str(fname)
+    header = read_export_header(fname)
+    meta = header.meta
+    kind = meta["kind"]
+    cls = learner_class(kind)
     if cls is None:
         raise FileFormatError(f"'{fname}' holds a learner of kind {kind!r}, unknown to this "
                               f"briskml (known: {learner_kinds()}).")
     version = meta.get("export_version", 1)
-    if version == 1:   # its learner class turns 0.1.0's "extra" into "pipeline"
-        upgraded = cls.upgrade_v1(meta, str(fname))
-        meta = {key: value for key, value in upgraded.items() if key != "extra"}
-    if not isinstance(meta.get("model"), dict):
-        raise FileFormatError(f"'{fname}' does not say which model it holds; export it again.")
-    model = build_model(meta["model"], tensors, str(fname), from_version=version)
-    return cls._from_export(meta, model, device)
+    with in_file(source, "fitted state"):
+        if version == 1:   # its learner class turns 0.1.0's "extra" into "pipeline"
+            upgraded = cls.upgrade_v1(meta, source)
+            meta = {key: value for key, value in upgraded.items() if key != "extra"}
+        shapes = {key[len("model."):]: shape for key, shape in header.shapes.items()
+                  if key.startswith("model.")}
+        if len(shapes) != len(header.shapes):
+            raise fail("(tensors)", "holds tensors outside the model ('model.*')")
+        check_model_fits(expect_key(meta, "model", ""), shapes, source, from_version=version)
+        cls.check_export(meta, shapes, source)
+    tensors = {key[len("model."):]: value for key, value in read_tensors(header).items()}
+    model = build_model(meta["model"], tensors, source, from_version=version)
+    with in_file(source, "fitted state"):
+        return cls._from_export(meta, model, device)

@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, TypeVar
 
-from torch import nn
+import torch
+from torch import Tensor, nn
+from torch.overrides import TorchFunctionMode
 
 from briskml.errors import ConfigError, FileFormatError
+from briskml.schema import expect_dict, expect_key, expect_str, fail
 
 ModelType = TypeVar("ModelType", bound=type[nn.Module])
 
@@ -38,11 +41,58 @@ def model_spec(model: nn.Module) -> dict[str, Any] | None:
 
 def model_from_spec(spec: dict[str, Any], source: str) -> nn.Module:
     """Rebuild a model (untrained) from what `model_spec` returned."""
-    cls = _MODELS.get(spec.get("name", ""))
+    cls, config = config_from_spec(spec, source)
+    return cls(config)
+
+
+def config_from_spec(spec: Any, source: str) -> tuple[type[nn.Module], Any]:
+    """The registered class `spec` names and its config dataclass built from `spec["config"]`;
+    a SchemaError names the field when the spec is malformed (the config's own checks raise a
+    ConfigError naming the argument)."""
+    spec = expect_dict(spec, "model")
+    name = expect_str(expect_key(spec, "name", "model"), "model.name")
+    cls = _MODELS.get(name)
     if cls is None:
         raise FileFormatError(
-            f"'{source}' holds a model of type {spec.get('name')!r}, which this briskml does not "
-            "know; "
+            f"'{source}' holds a model of type {name!r}, which this briskml does not know; "
             f"known types: {sorted(_MODELS)}. Import the module that defines it first."
         )
-    return cls(cls.config_class(**spec["config"]))
+    config = expect_dict(expect_key(spec, "config", "model"), "model.config")
+    fields = {field.name for field in dataclasses.fields(cls.config_class)}
+    unknown = sorted(set(config) - fields)
+    if unknown:
+        raise fail(f"model.config.{unknown[0]}", f"is not a setting of {name}")
+    return cls, cls.config_class(**config)
+
+
+def expected_shapes(spec: dict[str, Any], source: str, max_numel: int, max_tensors: int
+                    ) -> dict[str, tuple[int, ...]]:
+    """The state-dict shapes of the model `spec` describes, found by building it on PyTorch's
+    "meta" device (no memory for weights); refused with a SchemaError as soon as building has
+    made more than `max_numel` numbers or `max_tensors` tensors, so an absurd config (a
+    million layers, a vocabulary of 1e12) fails in bounded time and memory."""
+    cls, config = config_from_spec(spec, source)
+    budget = _CreationBudget(max_numel, max_tensors)
+    with torch.device("meta"), budget:
+        model = cls(config)
+    return {key: tuple(value.shape) for key, value in model.state_dict().items()}
+
+
+class _CreationBudget(TorchFunctionMode):
+    """Counts the tensors (and their numbers) that torch functions create, and stops at a cap."""
+
+    def __init__(self, max_numel: int, max_tensors: int) -> None:
+        super().__init__()
+        self.max_numel, self.max_tensors = max_numel, max_tensors
+        self.numel = self.tensors = 0
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (),
+                           kwargs: dict | None = None) -> Any:
+        result = func(*args, **(kwargs or {}))
+        if isinstance(result, Tensor) and not any(result is arg for arg in args):
+            self.numel += result.numel()
+            self.tensors += 1
+            if self.numel > self.max_numel or self.tensors > self.max_tensors:
+                raise fail("model.config", "describes a model far larger than the weights the "
+                                           "file holds")
+        return result

@@ -55,11 +55,15 @@ class FusedEmbedding(nn.Module):
         counts = [count for count, _ in self.emb_szs]
         width = max((size for _, size in self.emb_szs), default=0)
         self.weight = nn.Parameter(torch.zeros(sum(counts), width))
-        starts = torch.tensor([0, *counts[:-1]], dtype=torch.long).cumsum(0)[:len(counts)]
-        keep = [column * width + j for column, (_, size) in enumerate(self.emb_szs)
-                for j in range(size)]
-        self.register_buffer("offsets", starts, persistent=False)
-        self.register_buffer("keep", torch.tensor(keep, dtype=torch.long), persistent=False)
+        self._starts = [sum(counts[:column]) for column in range(len(counts))]
+        # Built with tensor operations (no per-size Python list), so that a model described by
+        # a damaged file is sized on the meta device before anything large exists.
+        keep = [torch.arange(size, dtype=torch.long) + column * width
+                for column, (_, size) in enumerate(self.emb_szs)]
+        self.register_buffer("offsets", torch.tensor(self._starts, dtype=torch.long),
+                             persistent=False)
+        self.register_buffer("keep", torch.cat(keep) if keep else torch.zeros(0, dtype=torch.long),
+                             persistent=False)
         self.all_same_size = all(size == width for _, size in self.emb_szs)
         with torch.no_grad():
             for column in range(len(self.emb_szs)):
@@ -75,7 +79,7 @@ class FusedEmbedding(nn.Module):
     def table(self, column: int) -> Tensor:
         """Column `column`'s embedding table, a (codes, size) view of `weight`."""
         count, size = self.emb_szs[column]
-        start = int(self.offsets[column])
+        start = self._starts[column]
         return self.weight[start:start + count, :size]
 
     def forward(self, codes: Tensor) -> Tensor:

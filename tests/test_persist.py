@@ -91,3 +91,95 @@ def test_nothing_in_the_package_persists_with_pickle():
     importers = {str(path.relative_to(package)) for path in package.rglob("*.py")
                  if PICKLE_IMPORT.search(path.read_text(encoding="utf-8"))}
     assert not importers, f"modules importing a pickle library: {importers}"
+
+
+def test_a_write_removes_the_temporary_files_a_killed_write_left(tmp_path):
+    stray = tmp_path / ".weights.safetensors.ab12cd34.tmp"
+    stray.write_bytes(b"")                        # what a kill -9 mid-write leaves
+    other = tmp_path / ".notes.txt.tmp"           # not of our naming: kept
+    other.write_text("mine")
+    write_bundle(tmp_path / "weights.safetensors", {"w": torch.ones(2)}, {"content": "x"})
+    assert not stray.exists()
+    assert other.exists()
+
+
+def test_a_write_in_progress_keeps_its_temporary_file(tmp_path):
+    """Another writer's temporary file is locked while it writes: a second write leaves it."""
+    with persist.atomic_path(tmp_path / "a.json") as first:
+        first.write_text("{}")
+        write_json(tmp_path / "b.json", {"x": 1})
+        assert first.exists()
+    assert (tmp_path / "a.json").read_text() == "{}"
+
+
+def test_json_documents_hold_no_nan(tmp_path):
+    path = write_json(tmp_path / "doc.json", {"loss": float("nan"), "values": [1.0, float("inf")]})
+    assert json.loads(path.read_text()) == {"loss": None, "values": [1.0, None]}
+
+
+def _bundle(tmp_path):
+    return write_bundle(tmp_path / "w.safetensors", {"w": torch.arange(6.0).reshape(2, 3)},
+                        {"content": "checkpoint"})
+
+
+def test_the_checksum_covers_every_tensor_byte(tmp_path):
+    path = _bundle(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01                              # the last byte of the weights
+    path.write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match="checksum does not match"):
+        read_bundle(path)
+
+
+@pytest.mark.parametrize("damage", ["short", "truncated", "huge header", "not json", "array"])
+def test_a_broken_header_is_refused_before_reading_data(tmp_path, damage):
+    path = _bundle(tmp_path)
+    data = path.read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    broken = {
+        "short": data[:5],
+        "truncated": data[:8 + size // 2],
+        "huge header": (10**9).to_bytes(8, "little") + data[8:],
+        "not json": data[:8] + b"{" * size + data[8 + size:],
+        "array": (2).to_bytes(8, "little") + b"[]",
+    }[damage]
+    path.write_bytes(broken)
+    with pytest.raises(FileFormatError, match="not a briskml file"):
+        read_bundle(path)
+
+
+def test_deeply_nested_json_is_refused_not_a_recursion_error(tmp_path):
+    path = _bundle(tmp_path)
+    tensors, _ = read_bundle(path)
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = dict(handle.metadata())
+    metadata["briskml"] = "[" * 100_000 + "]" * 100_000
+    safetensors.torch.save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(FileFormatError, match="not valid JSON"):
+        read_bundle(path)
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    path = write_bundle(tmp_path / "nan.safetensors", {"w": torch.tensor([1.0, float("inf")])},
+                        {"content": "checkpoint"})
+    with pytest.raises(FileFormatError, match="'w' holds NaN or infinite"):
+        read_bundle(path)
+
+
+def test_files_without_a_checksum_still_load(tmp_path):
+    """briskml 0.1.0 and 0.2.0 wrote no checksum; their files are read with the other checks."""
+    path = _bundle(tmp_path)
+    tensors, _meta = read_bundle(path)
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = dict(handle.metadata())
+    document = json.loads(metadata["briskml"])
+    del document["checksum"]
+    metadata["briskml"] = json.dumps(document)
+    del metadata["briskml_sha256"]
+    safetensors.torch.save_file(tensors, str(path), metadata=metadata)
+    assert torch.equal(read_bundle(path)[0]["w"], tensors["w"])
+    del metadata["briskml"]
+    metadata["briskml"] = json.dumps({**document, "checksum": "sha256"})   # says it has one
+    safetensors.torch.save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(FileFormatError, match="checksum but its 'briskml_sha256' is missing"):
+        read_bundle(path)

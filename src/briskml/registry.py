@@ -8,6 +8,9 @@ never code.
 from __future__ import annotations
 
 import dataclasses
+import math
+import types
+import typing
 from typing import Any, TypeVar
 
 import torch
@@ -15,11 +18,21 @@ from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
 from briskml.errors import ConfigError, FileFormatError
-from briskml.schema import expect_dict, expect_key, expect_str, fail
+from briskml.schema import (
+    SchemaError,
+    expect_bool,
+    expect_dict,
+    expect_int,
+    expect_key,
+    expect_list,
+    expect_str,
+    fail,
+)
 
 ModelType = TypeVar("ModelType", bound=type[nn.Module])
 
 _MODELS: dict[str, type[nn.Module]] = {}
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
 
 def register_model(cls: ModelType) -> ModelType:
@@ -58,11 +71,72 @@ def config_from_spec(spec: Any, source: str) -> tuple[type[nn.Module], Any]:
             f"known types: {sorted(_MODELS)}. Import the module that defines it first."
         )
     config = expect_dict(expect_key(spec, "config", "model"), "model.config")
-    fields = {field.name for field in dataclasses.fields(cls.config_class)}
-    unknown = sorted(set(config) - fields)
+    _check_finite(config, "model.config")
+    return cls, typed_config(cls.config_class, config, "model.config")
+
+
+def typed_config(config_class: type, values: dict[str, Any], field: str) -> Any:
+    """`config_class(**values)` once each value has the type its annotation gives (JSON lists
+    for tuples, a dict for a nested config dataclass); a SchemaError names the field."""
+    hints = typing.get_type_hints(config_class)
+    unknown = sorted(set(values) - {item.name for item in dataclasses.fields(config_class)})
     if unknown:
-        raise fail(f"model.config.{unknown[0]}", f"is not a setting of {name}")
-    return cls, cls.config_class(**config)
+        raise fail(f"{field}.{unknown[0]}", f"is not a setting of {config_class.__name__}")
+    checked = {}
+    for name, value in values.items():
+        checked[name] = _typed(value, hints[name], f"{field}.{name}")
+    return config_class(**checked)
+
+
+def _typed(value: Any, annotation: Any, field: str) -> Any:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for option in args:
+            try:
+                return _typed(value, option, field)
+            except SchemaError as error:
+                errors.append(error)
+        raise errors[-1] if len(args) == 2 and type(None) in args and value is not None \
+            else fail(field, f"has the wrong type: {value!r:.60}")
+    if annotation is type(None):
+        if value is not None:
+            raise fail(field, "must be null")
+        return None
+    if annotation is bool:
+        return expect_bool(value, field)
+    if annotation is int:
+        return expect_int(value, field)
+    if annotation is float:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise fail(field, f"must be a number; got {value!r:.60}")
+        return float(value)
+    if annotation is str:
+        return expect_str(value, field)
+    if origin is tuple:
+        items = expect_list(value, field)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_typed(item, args[0], f"{field}[{index}]")
+                         for index, item in enumerate(items))
+        if len(items) != len(args):
+            raise fail(field, f"must have {len(args)} entries; got {len(items)}")
+        return tuple(_typed(item, arg, f"{field}[{index}]")
+                     for index, (item, arg) in enumerate(zip(items, args, strict=True)))
+    if dataclasses.is_dataclass(annotation):
+        return typed_config(annotation, expect_dict(value, field), field)
+    return value
+
+
+def _check_finite(value: Any, field: str) -> None:
+    """No setting of any model is NaN, infinite, or beyond float32 (the weights' type)."""
+    if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= _FLOAT32_MAX):
+        raise fail(field, f"must be a finite number within float32's range; got {value}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(item, f"{field}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_finite(item, f"{field}[{index}]")
 
 
 def expected_shapes(spec: dict[str, Any], source: str, max_numel: int, max_tensors: int

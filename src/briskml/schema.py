@@ -126,8 +126,10 @@ def in_file(source: str, section: str, fix: str = "Export the model again.") -> 
         yield
     except SchemaError as error:
         raise FileFormatError(f"'{source}' is damaged or was edited: {error}. {fix}") from None
-    except FileFormatError:
-        raise
+    except FileFormatError as error:
+        if source in str(error):
+            raise
+        raise FileFormatError(f"'{source}': {error}") from None
     except BriskError as error:   # a config or pipeline refused a value read from the file
         raise FileFormatError(f"'{source}' is damaged or was edited: its {section} was refused "
                               f"({error}). {fix}") from None

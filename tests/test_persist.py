@@ -181,5 +181,5 @@ def test_files_without_a_checksum_still_load(tmp_path):
     del metadata["briskml"]
     metadata["briskml"] = json.dumps({**document, "checksum": "sha256"})   # says it has one
     safetensors.torch.save_file(tensors, str(path), metadata=metadata)
-    with pytest.raises(FileFormatError, match="checksum but its 'briskml_sha256' is missing"):
+    with pytest.raises(FileFormatError, match="header keys are"):
         read_bundle(path)

@@ -117,14 +117,16 @@ def write_export(path: Path, model: nn.Module, meta: dict[str, Any], overwrite: 
 
 def read_export(path: str | Path) -> tuple[dict[str, Any], dict[str, Tensor]]:
     """Read an exported learner's JSON and its model's tensors (not yet loaded into a model)."""
-    header = read_export_header(path)
-    return header.meta, _unprefixed(read_tensors(header), "model.")
+    header, tensors = read_export_bundle(path)
+    return header.meta, _unprefixed(tensors, "model.")
 
 
-def read_export_header(path: str | Path) -> BundleHeader:
-    """An exported learner's header, checked: its content, versions and general fields (kind,
-    loss, metrics, last epoch), and tensor shapes; no tensor data is read."""
+def read_export_bundle(path: str | Path) -> tuple[BundleHeader, dict[str, Tensor]]:
+    """An exported learner's header and tensors, checked: the file's integrity (header, checksum,
+    finite weights) first, then its content, versions and general fields (kind, loss, metrics,
+    last epoch). Memory is bounded by the file's size; nothing is built."""
     header = read_header(path)
+    tensors = read_tensors(header)
     meta = header.meta
     if meta.get("content") != "learner":
         raise FileFormatError(f"'{path}' is a checkpoint from learn.save(), not an exported "
@@ -138,7 +140,7 @@ def read_export_header(path: str | Path) -> BundleHeader:
                               f"this briskml reads up to {EXPORT_VERSION}); upgrade briskml.")
     with in_file(str(path), "general fields"):
         _check_general_fields(meta)
-    return header
+    return header, tensors
 
 
 def _check_general_fields(meta: dict[str, Any]) -> None:

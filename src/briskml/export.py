@@ -12,10 +12,9 @@ from pathlib import Path
 
 import torch
 
-from briskml.checkpoint import build_model, check_model_fits, read_export_header
+from briskml.checkpoint import build_model, check_model_fits, read_export_bundle
 from briskml.errors import FileFormatError
 from briskml.learner import Learner, learner_class, learner_kinds
-from briskml.persist import read_tensors
 from briskml.schema import expect_key, fail, in_file
 
 
@@ -27,7 +26,7 @@ def load_learner(fname: str | Path, device: str | torch.device | None = "cpu") -
         >>> learn.predict(df)
     """
     source = str(fname)
-    header = read_export_header(fname)
+    header, all_tensors = read_export_bundle(fname)
     meta = header.meta
     kind = meta["kind"]
     cls = learner_class(kind)
@@ -45,7 +44,7 @@ def load_learner(fname: str | Path, device: str | torch.device | None = "cpu") -
             raise fail("(tensors)", "holds tensors outside the model ('model.*')")
         check_model_fits(expect_key(meta, "model", ""), shapes, source, from_version=version)
         cls.check_export(meta, shapes, source)
-    tensors = {key[len("model."):]: value for key, value in read_tensors(header).items()}
+    tensors = {key[len("model."):]: value for key, value in all_tensors.items()}
     model = build_model(meta["model"], tensors, source, from_version=version)
     with in_file(source, "fitted state"):
         return cls._from_export(meta, model, device)

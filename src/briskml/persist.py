@@ -206,6 +206,11 @@ def read_header(path: str | os.PathLike) -> BundleHeader:
     if "checksum" in meta and meta["checksum"] != CHECKSUM:
         raise _damaged(path, f"its field 'checksum' is {meta['checksum']!r}; briskml writes "
                              f"{CHECKSUM!r}")
+    known = {_META_KEY, _ALIAS_KEY, _DIGEST_KEY}
+    required = known if "checksum" in meta else {_META_KEY}
+    if not required <= set(raw) <= known:
+        raise _damaged(path, f"its header keys are {sorted(raw)}; briskml writes "
+                             f"{sorted(required)}")
     shapes, dtypes = {}, {}
     data_size = size - 8 - header_size
     for name, info in header.items():
@@ -252,9 +257,7 @@ def read_tensors(header: BundleHeader) -> dict[str, Tensor]:
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise _not_ours(path, f"it could not be read as safetensors: {error}") from None
     raw = header._raw
-    expected = raw.get(_DIGEST_KEY)
-    if expected is None and "checksum" in header.meta:
-        raise _damaged(path, f"it says it has a checksum but its '{_DIGEST_KEY}' is missing")
+    expected = raw.get(_DIGEST_KEY)   # read_header made sure a file with a checksum has it
     if expected is not None and expected != _digest(raw[_META_KEY], raw.get(_ALIAS_KEY, "{}"),
                                                     tensors):
         raise _damaged(path, "its checksum does not match its contents (a changed byte or "

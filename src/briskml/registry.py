@@ -27,6 +27,7 @@ from briskml.schema import (
     expect_list,
     expect_str,
     fail,
+    shown,
 )
 
 ModelType = TypeVar("ModelType", bound=type[nn.Module])
@@ -98,7 +99,7 @@ def _typed(value: Any, annotation: Any, field: str) -> Any:
             except SchemaError as error:
                 errors.append(error)
         raise errors[-1] if len(args) == 2 and type(None) in args and value is not None \
-            else fail(field, f"has the wrong type: {value!r:.60}")
+            else fail(field, f"has the wrong type: {shown(value)}")
     if annotation is type(None):
         if value is not None:
             raise fail(field, "must be null")
@@ -109,7 +110,7 @@ def _typed(value: Any, annotation: Any, field: str) -> Any:
         return expect_int(value, field)
     if annotation is float:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise fail(field, f"must be a number; got {value!r:.60}")
+            raise fail(field, f"must be a number; got {shown(value)}")
         return float(value)
     if annotation is str:
         return expect_str(value, field)

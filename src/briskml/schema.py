@@ -30,7 +30,13 @@ def fail(field: str, problem: str) -> SchemaError:
     return SchemaError(f"field '{field}' {problem}")
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A short description of a JSON value for an error message: lists and objects by their
+    size (never their repr, which a deeply nested document would make recurse)."""
+    if isinstance(value, list):
+        return f"a list of {len(value)} entries"
+    if isinstance(value, dict):
+        return f"an object with {len(value)} fields"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -38,7 +44,7 @@ def _shown(value: Any) -> str:
 def expect_dict(value: Any, field: str) -> dict[str, Any]:
     """`value` as a dict with string keys."""
     if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
-        raise fail(field, f"must be a JSON object; got {_shown(value)}")
+        raise fail(field, f"must be a JSON object; got {shown(value)}")
     return value
 
 
@@ -46,7 +52,7 @@ def expect_key(document: dict[str, Any], key: str, field: str) -> Any:
     """`document[key]`, or a SchemaError naming `field.key` when it is missing."""
     path = f"{field}.{key}" if field else key
     if not isinstance(document, dict):
-        raise fail(field or "(top level)", f"must be a JSON object; got {_shown(document)}")
+        raise fail(field or "(top level)", f"must be a JSON object; got {shown(document)}")
     if key not in document:
         raise fail(path, "is missing")
     return document[key]
@@ -55,7 +61,7 @@ def expect_key(document: dict[str, Any], key: str, field: str) -> Any:
 def expect_list(value: Any, field: str, max_len: int | None = None) -> list[Any]:
     """`value` as a list (JSON array), at most `max_len` long when given."""
     if not isinstance(value, list):
-        raise fail(field, f"must be a list; got {_shown(value)}")
+        raise fail(field, f"must be a list; got {shown(value)}")
     if max_len is not None and len(value) > max_len:
         raise fail(field, f"has {len(value)} entries; at most {max_len} fit the model")
     return value
@@ -64,16 +70,16 @@ def expect_list(value: Any, field: str, max_len: int | None = None) -> list[Any]
 def expect_str(value: Any, field: str, choices: tuple[str, ...] | None = None) -> str:
     """`value` as a string, one of `choices` when given."""
     if not isinstance(value, str):
-        raise fail(field, f"must be a string; got {_shown(value)}")
+        raise fail(field, f"must be a string; got {shown(value)}")
     if choices is not None and value not in choices:
-        raise fail(field, f"must be one of {list(choices)}; got {_shown(value)}")
+        raise fail(field, f"must be one of {list(choices)}; got {shown(value)}")
     return value
 
 
 def expect_bool(value: Any, field: str) -> bool:
     """`value` as a bool (JSON true/false)."""
     if not isinstance(value, bool):
-        raise fail(field, f"must be true or false; got {_shown(value)}")
+        raise fail(field, f"must be true or false; got {shown(value)}")
     return value
 
 
@@ -83,7 +89,7 @@ def expect_int(value: Any, field: str, minimum: int | None = None,
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
-        raise fail(field, f"must be a whole number; got {_shown(value)}")
+        raise fail(field, f"must be a whole number; got {shown(value)}")
     if minimum is not None and value < minimum:
         raise fail(field, f"must be at least {minimum}; got {value}")
     if maximum is not None and value > maximum:
@@ -95,7 +101,7 @@ def expect_number(value: Any, field: str, positive: bool = False,
                   minimum: float | None = None, maximum: float | None = None) -> float:
     """`value` as a finite float (> 0 when `positive`, within [minimum, maximum] when given)."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise fail(field, f"must be a number; got {_shown(value)}")
+        raise fail(field, f"must be a number; got {shown(value)}")
     value = float(value)
     if not math.isfinite(value):
         raise fail(field, f"must be a finite number; got {value}")

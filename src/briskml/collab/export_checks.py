@@ -34,6 +34,15 @@ if TYPE_CHECKING:
 
 
 # ----- lists of ids and numbers -----------------------------------------------------------------
+def shown(value: Any) -> str:
+    """A refused value for an error message: short, and never the repr of a (deep) container."""
+    if isinstance(value, list):
+        return f"a list of {len(value)} entries"
+    if isinstance(value, dict):
+        return f"an object with {len(value)} keys"
+    return f"{value!r:.60}"
+
+
 def is_plain_scalar(value: Any) -> bool:
     """A JSON string, true/false, whole number or finite float (no null, NaN or infinity)."""
     if isinstance(value, float):
@@ -45,15 +54,16 @@ def ids_from_json(value: Any, field: str, what: str = "id") -> pd.Index:
     """A JSON list of distinct ids (strings or finite numbers) as a pandas Index; a SchemaError
     names the first entry that is not one, or that repeats an earlier one."""
     values = expect_list(value, field)
+    article = "an" if what[0] in "aeiou" else "a"
     for position, item in enumerate(values):
         if not is_plain_scalar(item):
-            raise fail(f"{field}[{position}]", f"must be a {what} (a string or a finite "
-                       f"number); got {item!r:.60}")
+            raise fail(f"{field}[{position}]", f"must be {article} {what} (a string or a finite "
+                       f"number); got {shown(item)}")
     index = pd.Index(values)
     repeated = index.duplicated()
     if repeated.any():
         position = int(np.flatnonzero(repeated)[0])
-        raise fail(f"{field}[{position}]", f"repeats the {what} {values[position]!r:.60}; each "
+        raise fail(f"{field}[{position}]", f"repeats the {what} {shown(values[position])}; each "
                    f"{what} appears once")
     return index
 
@@ -89,7 +99,7 @@ def columns_from_json(value: Any, field: str) -> tuple[Any, Any, Any]:
     for role in ("user", "item", "rating"):
         name = expect_key(columns, role, field)
         if not isinstance(name, (str, int)) or isinstance(name, bool):
-            raise fail(f"{field}.{role}", f"must be a column name (a string); got {name!r:.60}")
+            raise fail(f"{field}.{role}", f"must be a column name (a string); got {shown(name)}")
         if name in names:
             raise fail(f"{field}.{role}", f"repeats the column {name!r}; the user, item and "
                        "rating columns are three different columns")

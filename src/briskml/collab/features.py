@@ -18,7 +18,7 @@ import torch
 from pandas.api import types as ptypes
 from torch import Tensor
 
-from briskml.collab.export_checks import ids_from_json, is_plain_scalar
+from briskml.collab.export_checks import ids_from_json, is_plain_scalar, shown
 from briskml.errors import DataError
 from briskml.frames import numeric_column, plain_value
 from briskml.schema import expect_dict, expect_key, expect_list, expect_number, expect_str, fail
@@ -219,7 +219,7 @@ def _raw_from_json(columns: dict[str, Any], encoder: FeatureEncoder, num_ids: in
         for position, value in enumerate(values):
             if not _is_missing(value) and not _is_raw_value(value, column.kind):
                 wanted = "a string, a number" if column.kind == "category" else "a finite number"
-                raise fail(f"{path}[{position}]", f"must be {wanted} or null; got {value!r:.60}")
+                raise fail(f"{path}[{position}]", f"must be {wanted} or null; got {shown(value)}")
         raw[column.name] = values
     return pd.DataFrame(raw)
 

@@ -254,6 +254,13 @@ def test_a_features_frame_without_any_rated_id_is_refused(ratings, item_features
         CollabData.from_df(ratings, item_features=elsewhere)
 
 
+def test_numbered_feature_columns_are_encoded_by_their_text_name(ratings, item_features):
+    numbered = item_features.rename(columns={"year": 5})
+    data = CollabData.from_df(ratings, seed=0, item_features=numbered)
+    assert data.item_features.encoder.columns[0].name == "5"
+    assert data.item_features.table.shape == (33, 1 + 3 + 1)   # row 0, then 32 ids
+
+
 def test_duplicated_feature_rows_are_refused(ratings, item_features):
     with pytest.raises(DataError, match="more than one row"):
         CollabData.from_df(ratings, item_features=pd.concat([item_features, item_features.head(1)]))

@@ -247,7 +247,8 @@ def features_by_id(frame: Any, id_name: str, argument: str) -> pd.DataFrame:
                         f"per {id_name}.")
     if frame.shape[1] == 0:
         raise DataError(f"{argument} has no feature columns besides the id '{id_name}'.")
-    return frame
+    # The encoding (and an export's JSON) names columns by text: a numbered column 5 is '5'.
+    return frame.rename(columns=str)
 
 
 def build_feature_table(frame: Any, id_name: str, fit_ids: pd.Index,

@@ -137,6 +137,46 @@ def test_missing_ids_are_counted(ratings):
         CollabData.from_df(bad)
 
 
+def _with(ratings: pd.DataFrame, column: str, rows: list[int], value: object,
+          dtype: object = None) -> pd.DataFrame:
+    bad = ratings.astype({column: dtype}) if dtype is not None else ratings.copy()
+    bad.loc[rows, column] = value
+    return bad
+
+
+@pytest.mark.parametrize(("column", "value", "dtype", "message"), [
+    ("rating", np.nan, None, r"'rating' has 2 missing rating\(s\); drop those rows "
+                             r"\(ratings\.dropna\(subset=\['rating'\]\)\)"),
+    ("rating", np.inf, None, r"'rating' has 2 infinite rating\(s\); drop those rows"),
+    ("rating", -np.inf, None, r"'rating' has 2 infinite rating\(s\)"),
+    ("rating", 1e39, None, r"'rating' has 2 rating\(s\) too large for float32.*; rescale"),
+    ("rating", pd.NA, "Float64", r"'rating' has 2 missing rating\(s\)"),
+    ("rating", None, object, r"'rating' has 2 missing rating\(s\)"),
+    ("user", None, object, r"'user' has 2 missing id\(s\); drop or fill those rows"),
+    ("item", pd.NA, "string", r"'item' has 2 missing id\(s\)"),
+])
+@pytest.mark.parametrize("where", ["training", "validation"])
+def test_unusable_ratings_or_ids_are_counted_when_the_data_is_built(ratings, column, value,
+                                                                    dtype, message, where):
+    """Instead of a NaN valid_loss, or a loss that diverges, ten minutes in."""
+    valid_idx = [0, 1, 2, 3]
+    rows = [1, 3] if where == "validation" else [10, 20]
+    with pytest.raises(DataError, match=message):
+        CollabData.from_df(_with(ratings, column, rows, value, dtype), valid_idx=valid_idx)
+
+
+def test_complex_ratings_are_refused(ratings):
+    with pytest.raises(DataError, match="'rating' holds complex numbers"):
+        CollabData.from_df(ratings.astype({"rating": complex}))
+
+
+def test_infinite_side_features_are_counted_when_the_data_is_built(ratings, item_features):
+    bad = _with(item_features, "year", [3, 31], np.inf)   # a rated item and an unrated one
+    with pytest.raises(DataError, match=r"Feature column 'year' has 2 value\(s\) that are "
+                                        r"infinite or too large to encode as float32"):
+        CollabData.from_df(ratings, item_features=bad)
+
+
 def test_duplicated_pairs_are_kept_with_a_warning_that_counts_them(ratings):
     doubled = pd.concat([ratings, ratings.head(3)], ignore_index=True)
     with pytest.warns(BriskWarning, match="3 rating"):
@@ -212,6 +252,13 @@ def test_a_features_frame_without_any_rated_id_is_refused(ratings, item_features
     with pytest.raises(DataError, match="no row for any item"):
         elsewhere = item_features.assign(item=item_features.item + 10**6)
         CollabData.from_df(ratings, item_features=elsewhere)
+
+
+def test_numbered_feature_columns_are_encoded_by_their_text_name(ratings, item_features):
+    numbered = item_features.rename(columns={"year": 5})
+    data = CollabData.from_df(ratings, seed=0, item_features=numbered)
+    assert data.item_features.encoder.columns[0].name == "5"
+    assert data.item_features.table.shape == (33, 1 + 3 + 1)   # row 0, then 32 ids
 
 
 def test_duplicated_feature_rows_are_refused(ratings, item_features):

@@ -63,3 +63,23 @@ def test_a_missing_feature_column_is_named(frame):
     encoder = fit_encoder(frame, "features")
     with pytest.raises(DataError, match=r"lacks column\(s\) \['genre'\]"):
         encoder.encode(frame.drop(columns="genre"))
+
+
+def test_an_infinite_or_overflowing_value_is_refused_with_the_count(frame):
+    encoder = fit_encoder(frame, "features")
+    new = pd.DataFrame({"year": [np.inf, 1e300, 2000.0], "genre": ["a"] * 3, "flag": [True] * 3})
+    with pytest.raises(DataError, match=r"'year' has 2 value\(s\) that are infinite or too "
+                                        r"large to encode as float32, e\.g\. inf"):
+        encoder.encode(new)
+
+
+def test_text_in_a_numeric_feature_is_refused_not_read_as_missing(frame):
+    encoder = fit_encoder(frame, "features")
+    new = pd.DataFrame({"year": ["1995", "soon"], "genre": ["a", "b"], "flag": [True, False]})
+    with pytest.raises(DataError, match=r"'year' holds non-numeric values, e\.g\. 'soon'"):
+        encoder.encode(new)
+
+
+def test_values_too_large_to_standardise_are_refused():
+    with pytest.raises(DataError, match="'big' has values too large to standardise"):
+        fit_encoder(pd.DataFrame({"big": [1e308, -1e308, 1.0]}), "item_features")

@@ -5,6 +5,13 @@ Each module parses its options into the calls a Python user would make (STYLE §
 `lr-find` of lm and classify), `predict` and `info` (any exported model: they ask the loaded
 learner, `learn.predict_table` and `learn.describe()`), `datasets`, `demo`. An application adds its
 module with a Typer app, wired below.
+
+Exit status, for every command: 0 done; 2 a usage error (unknown option, bad value) or a user
+error (every BriskError: bad data, bad file, bad argument; a missing or existing file), each one
+`error:` line on stderr (after its traceback with --debug); 130 interrupted (Ctrl-C), one
+`interrupted` line. Any other exception is a bug in briskml: it keeps its traceback (status 1).
+The console script starts through `briskml_entry.run`, so a Ctrl-C while briskml is still
+importing torch exits 130 too.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ app.command("demo")(demo.demo)
 # What a user can get wrong: each prints one line and exits with status 2.
 USER_ERRORS = (BriskError, FileNotFoundError, FileExistsError, IsADirectoryError,
                NotADirectoryError, PermissionError)
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130   # 128 + SIGINT, as a shell reports a Ctrl-C (briskml_entry exits so too)
 _state = {"debug": False}
 
 
@@ -55,8 +64,8 @@ def _options(debug: Annotated[bool, typer.Option(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: a user error prints one line (after its traceback with --debug) and exits
-    with status 2."""
+    """Entry point: a usage or user error prints one `error:` line (after its traceback with
+    --debug) and exits with status 2; a Ctrl-C prints `interrupted` and exits with 130."""
     _state["debug"] = False
     try:
         with _one_line_warnings():
@@ -68,12 +77,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         if _state["debug"]:
             traceback.print_exc()
         print(f"error: {_one_line(str(error))}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(EXIT_USER_ERROR)
+    except (KeyboardInterrupt, typer.Abort):   # older typer turns a Ctrl-C into Abort
+        _interrupted()
+    if code == EXIT_INTERRUPTED:   # typer turns a Ctrl-C inside a command into this status
+        _interrupted()
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _interrupted() -> None:
+    print("interrupted", file=sys.stderr)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def _report_usage_error(error: Any) -> None:
@@ -84,7 +99,7 @@ def _report_usage_error(error: Any) -> None:
         command = context.command_path if context is not None else "briskml"
         print(f"error: {_one_line(error.format_message())} (see '{command} --help')",
               file=sys.stderr)
-    sys.exit(getattr(error, "exit_code", 2))
+    sys.exit(EXIT_USER_ERROR)   # typer's other errors (exit_code 1) are usage errors too
 
 
 def _one_line(text: str) -> str:

@@ -8,6 +8,7 @@ state is JSON, so an exported learner encodes new users or items exactly as in t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,13 @@ import torch
 from pandas.api import types as ptypes
 from torch import Tensor
 
+from briskml.collab.export_checks import ids_from_json, is_plain_scalar, shown
 from briskml.errors import DataError
+from briskml.frames import numeric_column, plain_value
+from briskml.schema import expect_dict, expect_key, expect_list, expect_number, expect_str, fail
+
+KINDS = ("numeric", "bool", "category")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -43,10 +50,14 @@ class ColumnEncoding:
             known = codes >= 0
             one_hot[np.flatnonzero(known), codes[known]] = 1.0
             return one_hot
-        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+        numbers = numeric_column(values, self.name)   # text that is not a number is refused
         if self.kind == "numeric":
             numbers = (numbers - self.mean) / self.std
-        return np.nan_to_num(numbers, nan=0.0).astype(np.float32)[:, None]
+        with np.errstate(over="ignore"):
+            encoded = np.nan_to_num(numbers, nan=0.0, posinf=np.inf, neginf=-np.inf
+                                    ).astype(np.float32)
+        _refuse_non_finite(encoded, values, self.name)
+        return encoded[:, None]
 
 
 @dataclass(frozen=True)
@@ -76,10 +87,41 @@ class FeatureEncoder:
                  "categories": list(c.categories)} for c in self.columns]
 
     @classmethod
-    def from_json(cls, state: list[dict[str, Any]]) -> FeatureEncoder:
-        """Rebuild from `to_json`'s output."""
-        return cls(tuple(ColumnEncoding(item["name"], item["kind"], item["mean"], item["std"],
-                                        tuple(item["categories"])) for item in state))
+    def from_json(cls, state: Any, field: str = "encoder") -> FeatureEncoder:
+        """Rebuild from `to_json`'s output, checking every field (a SchemaError names the one
+        refused, by its path under `field`)."""
+        columns: list[ColumnEncoding] = []
+        for position, item in enumerate(expect_list(state, field)):
+            column = _column_from_json(item, f"{field}[{position}]")
+            if any(column.name == earlier.name for earlier in columns):
+                raise fail(f"{field}[{position}].name", f"repeats the column {column.name!r}; "
+                           "each feature column is encoded once")
+            columns.append(column)
+        if not columns:
+            raise fail(field, "is empty; a feature table encodes at least one column")
+        return cls(tuple(columns))
+
+
+def _column_from_json(item: Any, field: str) -> ColumnEncoding:
+    item = expect_dict(item, field)
+    name = expect_str(expect_key(item, "name", field), f"{field}.name")
+    kind = expect_str(expect_key(item, "kind", field), f"{field}.kind", KINDS)
+    mean = expect_number(expect_key(item, "mean", field), f"{field}.mean")
+    std = expect_number(expect_key(item, "std", field), f"{field}.std", positive=True)
+    categories = expect_key(item, "categories", field)
+    ids_from_json(categories, f"{field}.categories", "category")   # distinct strings or numbers
+    return ColumnEncoding(name, kind, mean, std, tuple(categories))
+
+
+def _refuse_non_finite(encoded: np.ndarray, values: pd.Series, name: str) -> None:
+    """Infinite values (or ones too far out to be float32) would make every loss NaN."""
+    bad = ~np.isfinite(encoded)
+    if bad.any():
+        example = plain_value(values.iloc[int(np.flatnonzero(bad)[0])])
+        raise DataError(f"Feature column '{name}' has {int(bad.sum())} value(s) that are "
+                        f"infinite or too large to encode as float32, e.g. {example!r}; replace "
+                        "them with NaN (a missing value counts as the column's mean) or drop "
+                        "those rows.")
 
 
 def fit_encoder(frame: pd.DataFrame, argument: str) -> FeatureEncoder:
@@ -92,10 +134,15 @@ def _fit_column(values: pd.Series, argument: str) -> ColumnEncoding:
     if ptypes.is_bool_dtype(values):
         return ColumnEncoding(name, "bool")
     if ptypes.is_numeric_dtype(values):
-        numbers = values.to_numpy(dtype=np.float64)
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
         finite = numbers[np.isfinite(numbers)]
-        mean = float(finite.mean()) if finite.size else 0.0
-        std = float(finite.std()) if finite.size > 1 else 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = float(finite.mean()) if finite.size else 0.0
+            std = float(finite.std()) if finite.size > 1 else 0.0
+        if not (math.isfinite(mean) and math.isfinite(std)):
+            raise DataError(f"{argument} column '{name}' has values too large to standardise "
+                            f"(up to {np.abs(finite).max():g}); rescale it, e.g. divide it by "
+                            "a power of ten.")
         return ColumnEncoding(name, "numeric", mean, std if std > 0 else 1.0)
     if ptypes.is_object_dtype(values) or ptypes.is_string_dtype(values) or isinstance(
             values.dtype, pd.CategoricalDtype):
@@ -140,10 +187,51 @@ class FeatureTable:
                 "columns": {str(name): self.raw[name].tolist() for name in self.raw.columns}}
 
     @classmethod
-    def from_json(cls, state: dict[str, Any]) -> FeatureTable:
-        """Rebuild from `to_json`'s output."""
-        raw = pd.DataFrame(state["columns"])
-        return cls(pd.Index(state["ids"]), raw, FeatureEncoder.from_json(state["encoder"]))
+    def from_json(cls, state: Any, field: str = "features") -> FeatureTable:
+        """Rebuild from `to_json`'s output, checking every field (a SchemaError names the one
+        refused, by its path under `field`): distinct ids, the encoding, and one raw value per
+        id in each encoded column."""
+        state = expect_dict(state, field)
+        ids = ids_from_json(expect_key(state, "ids", field), f"{field}.ids")
+        encoder = FeatureEncoder.from_json(expect_key(state, "encoder", field), f"{field}.encoder")
+        columns = expect_dict(expect_key(state, "columns", field), f"{field}.columns")
+        raw = _raw_from_json(columns, encoder, len(ids), f"{field}.columns")
+        return cls(ids, raw, encoder)
+
+
+def _raw_from_json(columns: dict[str, Any], encoder: FeatureEncoder, num_ids: int,
+                   field: str) -> pd.DataFrame:
+    """The raw feature values: a column per encoded name, one value per id, each a number (or
+    true/false) for numeric and bool columns, a string or number for categories, or missing
+    (null, or NaN as `to_json` gives it before JSON turns it into null)."""
+    names = [column.name for column in encoder.columns]
+    extra = [name for name in columns if name not in names]
+    if extra:
+        raise fail(f"{field}.{extra[0]}", "is not a column the encoder knows "
+                   f"(it encodes {names})")
+    raw = {}
+    for column in encoder.columns:
+        path = f"{field}.{column.name}"
+        values = expect_list(expect_key(columns, column.name, field), path)
+        if len(values) != num_ids:
+            raise fail(path, f"has {len(values)} values but the table has {num_ids} ids; "
+                       "each id has one value per column")
+        for position, value in enumerate(values):
+            if not _is_missing(value) and not _is_raw_value(value, column.kind):
+                wanted = "a string, a number" if column.kind == "category" else "a finite number"
+                raise fail(f"{path}[{position}]", f"must be {wanted} or null; got {shown(value)}")
+        raw[column.name] = values
+    return pd.DataFrame(raw)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _is_raw_value(value: Any, kind: str) -> bool:
+    if isinstance(value, str):
+        return kind == "category"
+    return is_plain_scalar(value)
 
 
 def features_by_id(frame: Any, id_name: str, argument: str) -> pd.DataFrame:
@@ -159,7 +247,8 @@ def features_by_id(frame: Any, id_name: str, argument: str) -> pd.DataFrame:
                         f"per {id_name}.")
     if frame.shape[1] == 0:
         raise DataError(f"{argument} has no feature columns besides the id '{id_name}'.")
-    return frame
+    # The encoding (and an export's JSON) names columns by text: a numbered column 5 is '5'.
+    return frame.rename(columns=str)
 
 
 def build_feature_table(frame: Any, id_name: str, fit_ids: pd.Index,

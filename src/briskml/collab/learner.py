@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from briskml.callbacks import Callback
 from briskml.checks import check_one_of
 from briskml.collab.data import CollabData
+from briskml.collab.export_checks import check_fits_model
 from briskml.collab.interpret import (
     cosine_neighbours,
     plot_pca_map,
@@ -40,6 +41,7 @@ from briskml.learner import Learner
 from briskml.losses import loss_from_name, mse_flat
 from briskml.metrics import Metric, rmse
 from briskml.optim import OptimizerFactory
+from briskml.schema import expect_optional, expect_str, fail, in_file
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -320,16 +322,26 @@ class CollabLearner(Learner):
             self.model.fill_unknown_rows(self.pipeline.user_counts, self.pipeline.item_counts)
 
     @classmethod
+    def check_export(cls, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
+                     source: str) -> None:
+        """Refuse a collab export whose pipeline is damaged or does not fit its model: every
+        field of `meta["pipeline"]` is checked, then the ids (plus the unknown code 0) against
+        the embeddings' rows and the feature tables against the hybrid's feature counts, in
+        `meta["model"]["config"]` and the tensor `shapes`; a FileFormatError names `source`,
+        the field and both numbers."""
+        with in_file(source, "pipeline"):
+            _checked_pipeline(meta, shapes)
+
+    @classmethod
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,
                      device: str | torch.device | None) -> CollabLearner:
-        """A learner for prediction from an export: the pipeline from meta["pipeline"], no
-        ratings."""
-        if not isinstance(meta.get("pipeline"), dict):
-            raise FileFormatError("This collab export holds no pipeline (ids, titles, counts); "
-                                  "export the learner again.")
-        loss = loss_from_name(meta.get("loss"), default=mse_flat)
-        data = CollabData(CollabPipeline.from_json(meta["pipeline"]))
-        return cls(data, model, loss_func=loss, device=device, progress=False)
+        """A learner for prediction from an export: the pipeline from meta["pipeline"] (checked
+        against the model, as `check_export` does), no ratings."""
+        shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+        pipeline = _checked_pipeline(meta, shapes)
+        loss = loss_from_name(expect_optional(meta.get("loss"), "loss", expect_str),
+                              default=mse_flat)
+        return cls(CollabData(pipeline), model, loss_func=loss, device=device, progress=False)
 
     @classmethod
     def upgrade_v1(cls, meta: dict[str, Any], source: str) -> dict[str, Any]:
@@ -341,10 +353,22 @@ class CollabLearner(Learner):
             pipeline = pipeline_state_from_v1(state)
         except (KeyError, TypeError, ValueError) as error:
             raise FileFormatError(f"'{source}' was exported by briskml 0.1.0 and its collab data "
-                                  "(ids, titles, counts) is missing or damaged, so this briskml "
-                                  "cannot upgrade it; re-export it: train the learner with this "
-                                  "briskml and call learn.export().") from error
+                                  f"(ids, titles, counts) is missing or damaged ({error}), so "
+                                  "this briskml cannot upgrade it; re-export it: train the "
+                                  "learner with this briskml and call learn.export().") from None
         return {**meta, "pipeline": pipeline}
+
+
+def _checked_pipeline(meta: dict[str, Any], shapes: dict[str, tuple[int, ...]]
+                      ) -> CollabPipeline:
+    """The pipeline of an export's JSON, each field checked, and checked against the model it
+    travels with; a SchemaError names the field that does not fit."""
+    if meta.get("pipeline") is None:
+        raise fail("pipeline", "is missing: a collab export keeps its ids, titles and counts "
+                   "there")
+    pipeline = CollabPipeline.from_json(meta["pipeline"], "pipeline")
+    check_fits_model(pipeline, meta, shapes)
+    return pipeline
 
 
 def collab_learner(data: CollabData, n_factors: int = 50, use_nn: bool = False,

@@ -28,11 +28,20 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from briskml.collab.export_checks import (
+    columns_from_json,
+    counts_from_json,
+    ids_from_json,
+    range_from_json,
+    titles_from_json,
+)
 from briskml.collab.features import FeatureTable, build_feature_table, features_by_id
 from briskml.errors import ConfigError, DataError, warn
 from briskml.frames import check_columns, numeric_column, plain_value, require_frame
+from briskml.schema import expect_dict, expect_key, expect_list, expect_optional, fail
 
 UNKNOWN = "<unknown>"
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 # ----- the ratings frame, before fitting --------------------------------------------------------
@@ -61,20 +70,34 @@ def checked_ratings(ratings: pd.DataFrame, names: tuple[Any, Any, Any]) -> pd.Da
         if num_missing:
             raise DataError(f"Column '{name}' has {num_missing} missing id(s); drop or fill those "
                             f"rows first (ratings.dropna(subset=['{name}'])).")
-    values = numeric_column(frame[rating_name], str(rating_name))
-    num_missing = int(np.isnan(values).sum())
-    if num_missing:
-        raise DataError(f"Column '{rating_name}' has {num_missing} missing rating(s); drop those "
-                        f"rows (ratings.dropna(subset=['{rating_name}'])) before building "
-                        "CollabData.")
-    num_infinite = int(np.isinf(values).sum())
-    if num_infinite:
-        raise DataError(f"Column '{rating_name}' has {num_infinite} infinite rating(s); drop "
-                        "those rows.")
+    values = _rating_values(frame[rating_name], rating_name)
     frame = pd.DataFrame({user_name: frame[user_name], item_name: frame[item_name],
                           rating_name: values}, index=frame.index)
     _warn_duplicates(frame, user_name, item_name)
     return frame
+
+
+def _rating_values(column: pd.Series, name: Any) -> np.ndarray:
+    """The ratings as float64, refusing (with the count and the fix) what would make the loss
+    NaN or infinite: missing, infinite, or beyond float32, the precision the model trains in."""
+    if pd.api.types.is_complex_dtype(column.dtype):
+        raise DataError(f"Column '{name}' holds complex numbers; ratings must be real numbers.")
+    values = numeric_column(column, str(name))
+    huge = np.abs(np.where(np.isfinite(values), values, 0.0)) > _FLOAT32_MAX
+    problems = (
+        ("missing rating(s)", np.isnan(values),
+         f"drop those rows (ratings.dropna(subset=['{name}']))"),
+        ("infinite rating(s)", np.isinf(values),
+         f"drop those rows (ratings = ratings[np.isfinite(ratings['{name}'])])"),
+        ("rating(s) too large for float32, the precision the model trains in", huge,
+         "rescale them or drop those rows"),
+    )
+    for what, rows, fix in problems:
+        count = int(rows.sum())
+        if count:
+            raise DataError(f"Column '{name}' has {count} {what}; {fix} before building "
+                            "CollabData.")
+    return values
 
 
 def _warn_duplicates(frame: pd.DataFrame, user_name: Any, item_name: Any) -> None:
@@ -99,7 +122,7 @@ def titles_by_id(item_titles: Any, item_name: Any) -> pd.Series | None:
     else:
         raise DataError(f"item_titles must be a DataFrame, Series or mapping id -> title; got "
                         f"{type(item_titles).__name__}.")
-    series = series[~series.index.duplicated()].dropna().astype(str)
+    series = series[~series.index.duplicated() & series.index.notna()].dropna().astype(str)
     return series.rename("title")
 
 
@@ -334,39 +357,46 @@ class CollabPipeline:
         }
 
     @classmethod
-    def from_json(cls, state: dict[str, Any]) -> CollabPipeline:
-        """Rebuild what `to_json` wrote."""
-        columns, titles = state["columns"], state["titles"]
-        counts = (torch.tensor(state["user_counts"], dtype=torch.long),
-                  torch.tensor(state["item_counts"], dtype=torch.long),
-                  torch.tensor(state["item_means"], dtype=torch.float32))
-        return cls(
-            (columns["user"], columns["item"], columns["rating"]),
-            pd.Index(state["users"]), pd.Index(state["items"]),
-            None if titles is None else pd.Series(titles["titles"], index=titles["ids"],
-                                                  name="title", dtype=object),
-            _table_from_json(state["user_features"]), _table_from_json(state["item_features"]),
-            counts, tuple(state["rating_range"]) if state["rating_range"] else None,
-        )
+    def from_json(cls, state: Any, field: str = "pipeline") -> CollabPipeline:
+        """Rebuild what `to_json` wrote, checking every field first: a SchemaError names the one
+        refused by its path under `field` (e.g. `pipeline.users[12]`)."""
+        state = expect_dict(state, field)
+
+        def read(key: str) -> tuple[Any, str]:
+            return expect_key(state, key, field), f"{field}.{key}"
+
+        users, items = ids_from_json(*read("users")), ids_from_json(*read("items"))
+        return cls(columns_from_json(*read("columns")), users, items,
+                   titles_from_json(*read("titles")),
+                   expect_optional(*read("user_features"), FeatureTable.from_json),
+                   expect_optional(*read("item_features"), FeatureTable.from_json),
+                   counts_from_json(state, field, len(users), len(items)),
+                   range_from_json(*read("rating_range")))
 
     def __repr__(self) -> str:
         return (f"CollabPipeline(user {self.user_name!r}: {len(self.users)} ids, item "
                 f"{self.item_name!r}: {len(self.items)} ids, rating {self.rating_name!r})")
 
 
-def pipeline_state_from_v1(state: dict[str, Any]) -> dict[str, Any]:
+def pipeline_state_from_v1(state: Any, field: str = "extra.data") -> dict[str, Any]:
     """Today's pipeline JSON for what briskml 0.1.0 exported (`CollabData.export_state`: names,
-    ids, [ids, titles], counts, means, range, feature tables, bs)."""
-    titles = state["titles"]
-    user_name, item_name, rating_name = state["names"]
+    ids, [ids, titles], counts, means, range, feature tables, bs), checked field by field."""
+    state = expect_dict(state, field)
+    names = expect_list(expect_key(state, "names", field), f"{field}.names")
+    if len(names) != 3:
+        raise fail(f"{field}.names", f"must list the user, item and rating columns; got "
+                   f"{len(names)} names")
+    titles = expect_key(state, "titles", field)
+    if titles is not None and len(expect_list(titles, f"{field}.titles")) != 2:
+        raise fail(f"{field}.titles", "must be [ids, titles] or null")
     converted = {
-        "columns": {"user": user_name, "item": item_name, "rating": rating_name},
+        "columns": dict(zip(("user", "item", "rating"), names, strict=True)),
         "titles": None if titles is None else {"ids": titles[0], "titles": titles[1]},
-        **{key: state[key] for key in ("users", "items", "user_counts", "item_counts",
-                                        "item_means", "rating_range", "user_features",
-                                        "item_features")},
+        **{key: expect_key(state, key, field) for key in (
+            "users", "items", "user_counts", "item_counts", "item_means", "rating_range",
+            "user_features", "item_features")},
     }
-    return CollabPipeline.from_json(converted).to_json()   # rebuilding checks the state is whole
+    return CollabPipeline.from_json(converted, field).to_json()   # rebuilding checks it all
 
 
 # ----- helpers -----------------------------------------------------------------------------------
@@ -384,10 +414,6 @@ def _counts_and_means(user_codes: np.ndarray, item_codes: np.ndarray, ratings: n
 def _feature_table(frame: Any, id_name: Any, fit_ids: pd.Index,
                    argument: str) -> FeatureTable | None:
     return None if frame is None else build_feature_table(frame, id_name, fit_ids, argument)
-
-
-def _table_from_json(state: dict[str, Any] | None) -> FeatureTable | None:
-    return None if state is None else FeatureTable.from_json(state)
 
 
 def _feature_names(table: FeatureTable | None) -> list[str] | None:

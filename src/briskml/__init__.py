@@ -44,7 +44,7 @@ from briskml.metrics import (
 from briskml.tabular import tabular_learner
 from briskml.text import language_model_learner, text_classifier_learner
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "MLP",

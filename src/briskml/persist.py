@@ -374,7 +374,8 @@ def optimizer_from_bundle(optimizer: torch.optim.Optimizer, tensors: dict[str, T
         if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) >= count:
             raise fail(f"(tensor {name})", f"does not name one of the {count} parameters")
         parameter = parameters[int(parts[1])]
-        if tensor.dim() > 0 and tuple(tensor.shape) != tuple(parameter.shape):
+        trailing = tuple(tensor.shape[max(tensor.dim() - parameter.dim(), 0):])
+        if tensor.dim() > 0 and trailing != tuple(parameter.shape):   # moments may be stacked
             raise fail(f"(tensor {name})", f"has shape {tuple(tensor.shape)}; its parameter has "
                                            f"{tuple(parameter.shape)}")
         state.setdefault(int(parts[1]), {})[parts[2]] = tensor

@@ -92,14 +92,17 @@ def typed_config(config_class: type, values: dict[str, Any], field: str) -> Any:
 def _typed(value: Any, annotation: Any, field: str) -> Any:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
-        errors = []
-        for option in args:
+        options = [option for option in args if option is not type(None)]
+        if value is None and len(options) < len(args):
+            return None
+        if len(options) == 1:   # Optional[X]: X's own error names what is wrong
+            return _typed(value, options[0], field)
+        for option in options:
             try:
                 return _typed(value, option, field)
-            except SchemaError as error:
-                errors.append(error)
-        raise errors[-1] if len(args) == 2 and type(None) in args and value is not None \
-            else fail(field, f"has the wrong type: {shown(value)}")
+            except SchemaError:
+                continue
+        raise fail(field, f"has the wrong type: {shown(value)}")
     if annotation is type(None):
         if value is not None:
             raise fail(field, "must be null")
@@ -115,7 +118,7 @@ def _typed(value: Any, annotation: Any, field: str) -> Any:
     if annotation is str:
         return expect_str(value, field)
     if origin is tuple:
-        items = expect_list(value, field)
+        items = list(value) if isinstance(value, tuple) else expect_list(value, field)
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_typed(item, args[0], f"{field}[{index}]")
                          for index, item in enumerate(items))

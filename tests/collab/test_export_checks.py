@@ -18,8 +18,9 @@ import briskml as bm
 from briskml.collab import CollabData, CollabLearner
 from briskml.collab.pipeline import CollabPipeline
 from briskml.errors import FileFormatError
-from briskml.persist import read_bundle, write_bundle
+from briskml.persist import read_bundle
 from briskml.schema import SchemaError
+from tests import tamper
 from tests.collab.conftest import make_ratings
 
 Edit = Callable[[dict[str, Any]], None]
@@ -59,11 +60,11 @@ def _shapes(tensors: dict[str, torch.Tensor]) -> dict[str, tuple[int, ...]]:
 
 
 def _edited(path: Path, edit: Edit, target: Path) -> Path:
-    """A copy of the export at `target` whose JSON `edit` changed, written as briskml writes."""
-    tensors, meta = _read(path)
-    edit(meta)
-    write_bundle(target, tensors, meta)
-    return target
+    """A copy of the export at `target` whose JSON `edit` changed, re-signed (NaN and infinity
+    are written as such: a hostile editor is not bound by briskml's writer)."""
+    tensors, document, metadata = tamper.read_raw(path)
+    edit(document)
+    return tamper.write_raw(target, tensors, document, metadata, resign=True)
 
 
 def _check(path: Path) -> None:

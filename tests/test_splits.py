@@ -60,7 +60,8 @@ def test_a_valid_column_reads_booleans_numbers_and_text(values):
 
 def test_a_bad_valid_column_is_named_with_its_values():
     df = pd.DataFrame({"is_valid": ["yes", "maybe"], "other": [1, 2]})
-    with pytest.raises(DataError, match=r"--valid-col 'is_valid' must hold .* \['maybe'\]"):
+    with pytest.raises(DataError, match=r"--valid-col 'is_valid' must hold .* the first 'maybe' "
+                                        "at row 1"):
         valid_col_mask(df, "is_valid", "--valid-col")
     with pytest.raises(DataError, match="valid_col 'missing' is not a column"):
         valid_col_mask(df, "missing")

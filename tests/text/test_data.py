@@ -177,10 +177,16 @@ def test_a_folder_without_text_files_is_named(tmp_path):
         TextData.from_folder(tmp_path / "empty", valid=None, classes=["pos"])
 
 
-def test_a_file_that_is_not_utf8_is_named_in_a_warning(imdb_folder):
+def test_a_file_that_is_not_utf8_is_refused_with_its_byte_offset_unless_replaced(imdb_folder):
     (imdb_folder / "train" / "pos" / "latin1.txt").write_bytes(b"Tr\xe8s bien, tr\xe8s bien.")
-    with pytest.warns(BriskWarning, match="latin1.txt"):
+    with pytest.raises(DataError, match=r"latin1\.txt' is not valid UTF-8: .*0xE8 at byte "
+                                        r"offset 2 \(line 1\).*encoding_errors='replace'"):
         TextData.from_folder(imdb_folder, bs=4)
+    with pytest.warns(BriskWarning, match="latin1.txt"):
+        data = TextData.from_folder(imdb_folder, bs=4, encoding_errors="replace")
+    assert "\ufffd" in data.vocab.tokens or data.vocab.unk_id in data.ids
+    with pytest.raises(ConfigError, match="encoding_errors must be one of"):
+        TextData.from_folder(imdb_folder, bs=4, encoding_errors="ignore")
 
 
 # ----- bad input ------------------------------------------------------------------------------
@@ -224,7 +230,8 @@ def test_bad_arguments_are_named(reviews, kwargs, message):
 def test_empty_texts_are_kept_and_counted(reviews):
     df = reviews.copy()
     df.loc[[1, 2], "text"] = [None, ""]
-    with pytest.warns(BriskWarning, match="2 of 200 texts are empty"):
+    with pytest.warns(BriskWarning, match="Column 'text': 2 of 200 texts are missing or empty "
+                                          r"\(1 missing values \(None/NaN\), 1 empty"):
         data = TextData.from_df(df, "text", label_col="label", valid_col="is_valid", bs=4)
     assert data.lengths()[1] == data.lengths()[2] == 1
 

@@ -263,3 +263,53 @@ def test_sentencepiece_trains_on_the_training_texts_and_round_trips(tmp_path):
     assert old.vocab == data.vocab and old.classes == data.classes
     assert old.tokenizer.options() == tokenizer.options()
     assert old.tokenizer("Some text.") == tokenizer("Some text.")
+
+
+# ----- labels that are missing, invalid UTF-8, odd valid columns --------------------------------
+@pytest.mark.parametrize("rows", [[0, 5], [3]], ids=["validation rows", "a training row"])
+def test_a_missing_label_in_any_row_names_the_column_and_the_count(reviews, rows):
+    df = reviews.copy()   # pandas 3: a str column, its missing values NaN
+    df.loc[rows, "label"] = None
+    with pytest.raises(DataError, match=rf"label_col 'label' has {len(rows)} missing value\(s\) "
+                                        r"\(first rows: .*\); drop those rows"):
+        TextData.from_df(df, "text", label_col="label", valid_col="is_valid")
+
+
+def test_a_missing_label_in_a_csv_is_refused_before_tokenising(reviews, tmp_path):
+    df = reviews.copy()
+    df.loc[0, "label"] = None   # a validation row
+    df.to_csv(tmp_path / "reviews.csv", index=False)
+    with pytest.raises(DataError, match=r"label_col 'label' has 1 missing value\(s\)"):
+        TextData.from_csv(tmp_path / "reviews.csv", "text", label_col="label",
+                          valid_col="is_valid")
+
+
+def test_a_csv_that_is_not_utf8_is_refused_with_its_byte_offset(reviews, tmp_path):
+    path = tmp_path / "reviews.csv"
+    reviews.to_csv(path, index=False)
+    data = path.read_bytes()
+    offset = len(data) - 10
+    path.write_bytes(data[:offset] + b"\xff" + data[offset + 1:])
+    line = data[:offset].count(b"\n") + 1
+    with pytest.raises(DataError, match=rf"reviews\.csv' is not valid UTF-8: the byte\(s\) 0xFF "
+                                        rf"at byte offset {offset} \(line {line}\)"):
+        TextData.from_csv(path, "text", label_col="label", valid_col="is_valid")
+    with pytest.warns(BriskWarning, match="reviews.csv"):
+        replaced = TextData.from_csv(path, "text", label_col="label", valid_col="is_valid",
+                                     encoding_errors="replace")
+    assert len(replaced) == len(reviews)
+
+
+@pytest.mark.parametrize("values", [["yes", "no"], ["True", "False"], [1, 0]])
+def test_a_valid_column_of_text_or_numbers_chooses_the_validation_rows(reviews, values):
+    df = reviews.copy()
+    df["is_valid"] = [values[0] if i % 5 == 0 else values[1] for i in range(len(df))]
+    data = TextData.from_df(df, "text", label_col="label", valid_col="is_valid", bs=8)
+    assert data.valid_docs.tolist() == list(range(0, len(df), 5))
+
+
+def test_a_valid_column_that_is_not_true_or_false_is_named(reviews):
+    df = reviews.assign(is_valid=["maybe" if i == 3 else "no" for i in range(len(reviews))])
+    with pytest.raises(DataError, match=r"valid_col 'is_valid' must hold .* the first 'maybe' "
+                                        "at row 3"):
+        TextData.from_df(df, "text", label_col="label", valid_col="is_valid")

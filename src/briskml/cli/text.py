@@ -64,7 +64,7 @@ from briskml.cli.text_options import (
 from briskml.errors import ConfigError, FileFormatError
 from briskml.export import load_learner
 from briskml.frames import check_columns
-from briskml.schema import expect_key, expect_optional
+from briskml.schema import expect_key, expect_optional, in_file
 from briskml.text import (
     LanguageModelLearner,
     TextClassifierLearner,
@@ -377,7 +377,8 @@ def _tokenizer_of(weights: TextWeights | None) -> Any:
     """The tokenizer a model file was trained with (the default word tokenizer if it has none)."""
     if weights is None or weights.tokenizer is None:
         return Tokenizer()
-    return tokenizer_from_json(weights.tokenizer, weights.source)
+    with in_file(weights.source, "tokenizer"):
+        return tokenizer_from_json(weights.tokenizer, f"'{weights.source}'")
 
 
 # ----- generate -----------------------------------------------------------------------------------

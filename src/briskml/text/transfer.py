@@ -162,9 +162,11 @@ def exported_text_pipeline(meta: dict[str, Any], kind: str,
 
 
 # ----- what files must agree on ------------------------------------------------------------------
-def check_encoder_config(config: Any, field: str) -> dict[str, Any]:
+def check_encoder_config(config: Any, field: str, language_model: bool = False
+                         ) -> dict[str, Any]:
     """An AWD-LSTM config as a file holds it, its sizes checked (emb_sz, n_hid, n_layers,
-    pad_token; tie_weights and out_bias when present); a SchemaError names the field."""
+    pad_token; a language model's tie_weights and out_bias too); a SchemaError names the
+    field."""
     config = expect_dict(config, field)
     checked = {name: expect_int(expect_key(config, name, field), f"{field}.{name}", 1,
                                 MAX_LAYER_SIZE) for name in ("emb_sz", "n_hid")}
@@ -173,8 +175,8 @@ def check_encoder_config(config: Any, field: str) -> dict[str, Any]:
     checked["pad_token"] = expect_int(expect_key(config, "pad_token", field),
                                       f"{field}.pad_token", 0)
     for name in ("tie_weights", "out_bias"):
-        if name in config:
-            checked[name] = expect_bool(config[name], f"{field}.{name}")
+        if language_model or name in config:
+            checked[name] = expect_bool(expect_key(config, name, field), f"{field}.{name}")
     return {**config, **checked}
 
 
@@ -199,7 +201,7 @@ def check_fits_model(vocab: Vocab, classes: list[Any] | None, model_config: Any,
         if classes is not None:
             raise fail("pipeline.classes", f"must be null for a language model; got "
                        f"{len(classes)} classes")
-    config = check_encoder_config(encoder, field)
+    config = check_encoder_config(encoder, field, language_model=kind == "text_lm")
     embedding = shapes.get(_EMBEDDING)
     if embedding is None or len(embedding) != 2:
         raise fail(f"weights['{_EMBEDDING}']", f"must be a 2-D embedding; got {embedding}")

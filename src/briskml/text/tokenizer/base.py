@@ -354,11 +354,12 @@ def rules_by_name(names: Sequence[str], source: str) -> list[Rule]:
 
 
 # ----- helpers ---------------------------------------------------------------------------------
-def _utf8_chunks(frames: Iterable[pd.DataFrame], path: Path) -> Iterator[pd.DataFrame]:
-    """The CSV chunks pandas reads; a UnicodeDecodeError becomes the error naming the byte
-    offset (pandas counts from the start of its buffer, not of the file)."""
+def _utf8_chunks(frames: Any, path: Path) -> Iterator[pd.DataFrame]:
+    """The chunks of pandas' CSV reader, which is closed at the end; a UnicodeDecodeError
+    becomes the error naming the byte offset (pandas counts from its buffer, not the file)."""
     try:
-        yield from frames
+        with frames:
+            yield from frames
     except UnicodeDecodeError as error:
         found = first_invalid_utf8(path)
         if found is None:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from briskml.errors import ConfigError, warn
@@ -36,7 +37,7 @@ def is_missing(value: Any) -> bool:
     """Whether a value stands for a missing text: None, NaN, pd.NA or NaT."""
     if value is None or value is pd.NA or value is pd.NaT:
         return True
-    return isinstance(value, float) and math.isnan(value)
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
 
 
 def clean_text(text: Any) -> str:

@@ -60,7 +60,7 @@ def test_a_valid_column_reads_booleans_numbers_and_text(values):
 
 def test_a_bad_valid_column_is_named_with_its_values():
     df = pd.DataFrame({"is_valid": ["yes", "maybe"], "other": [1, 2]})
-    with pytest.raises(DataError, match=r"--valid-col 'is_valid' must hold .* the first 'maybe' "
+    with pytest.raises(DataError, match=r"--valid-col 'is_valid' must hold .* the first is 'maybe' "
                                         "at row 1"):
         valid_col_mask(df, "is_valid", "--valid-col")
     with pytest.raises(DataError, match="valid_col 'missing' is not a column"):
@@ -84,12 +84,13 @@ def test_every_spelling_of_true_and_false_is_read(values):
 
 
 @pytest.mark.parametrize(("values", "message"), [
-    (["yes", "maybe", "no"], r"1 row\(s\) hold something else, the first 'maybe' at row 1"),
-    ([1, 2, 0], r"the first 2 at row 1"),
-    ([0.5, 1.0, 0.0], r"the first 0\.5 at row 0"),
-    (["1.0", "0", "1"], r"the first '1\.0' at row 0"),
-    (["", "no", "yes"], r"the first '' at row 0"),
-    (["yes", "no", "si"], r"the first 'si' at row 2"),
+    (["yes", "maybe", "no"], r"1 row\(s\) hold other values, e.g. \['maybe'\]; the first is "
+                             "'maybe' at row 1"),
+    ([1, 2, 0], r"the first is 2 at row 1"),
+    ([0.5, 1.0, 0.0], r"the first is 0\.5 at row 0"),
+    (["1.0", "0", "1"], r"the first is '1\.0' at row 0"),
+    (["", "no", "yes"], r"the first is '' at row 0"),
+    (["yes", "no", "si"], r"the first is 'si' at row 2"),
     ([True, None, False], r"has missing values \(1 row\(s\), the first at row 1\)"),
     ([1.0, np.nan, 0.0], r"has missing values"),
     (pd.array([1, None, 0], dtype="Int64"), r"has missing values"),
@@ -106,5 +107,6 @@ def test_anything_else_names_the_column_the_value_and_the_row(values, message):
 
 def test_the_row_is_named_by_position_and_index_label():
     df = pd.DataFrame({"v": ["yes", "x"]}, index=["a", "b"])
-    with pytest.raises(DataError, match=r"--valid-col 'v' .* the first 'x' at row 1 \(index 'b'\)"):
+    with pytest.raises(DataError, match=r"--valid-col 'v' .* the first is 'x' at row 1 "
+                                        r"\(index 'b'\)"):
         valid_col_mask(df, "v", "--valid-col")

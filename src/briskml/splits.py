@@ -107,11 +107,12 @@ def valid_col_mask(df: pd.DataFrame, valid_col: str | None, argument: str = "val
     flags = _flags(values)
     bad = np.flatnonzero(flags < 0)
     if len(bad):
+        examples = [plain_value(value) for value in pd.unique(values.iloc[bad[:100]])[:3]]
         raise DataError(
             f"{argument} {valid_col!r} must hold true/false, yes/no or 1/0 in every row; "
-            f"{len(bad)} row(s) hold something else, the first {plain_value(values.iloc[bad[0]])!r}"
-            f" at {_row(values, int(bad[0]))}. Mark validation rows True (or 1, yes) and the "
-            "others False (or 0, no).")
+            f"{len(bad)} row(s) hold other values, e.g. {examples}; the first is "
+            f"{plain_value(values.iloc[bad[0]])!r} at {_row(values, int(bad[0]))}. Mark "
+            "validation rows True (or 1, yes) and the others False (or 0, no).")
     return flags == 1
 
 

@@ -310,6 +310,6 @@ def test_a_valid_column_of_text_or_numbers_chooses_the_validation_rows(reviews, 
 
 def test_a_valid_column_that_is_not_true_or_false_is_named(reviews):
     df = reviews.assign(is_valid=["maybe" if i == 3 else "no" for i in range(len(reviews))])
-    with pytest.raises(DataError, match=r"valid_col 'is_valid' must hold .* the first 'maybe' "
+    with pytest.raises(DataError, match=r"valid_col 'is_valid' must hold .* the first is 'maybe' "
                                         "at row 3"):
         TextData.from_df(df, "text", label_col="label", valid_col="is_valid")

@@ -5,8 +5,10 @@ token cache (a damaged entry is rebuilt, with a warning)."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -15,14 +17,18 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import briskml as bm
 from briskml.errors import BriskWarning, FileFormatError
 from briskml.persist import read_bundle, write_bundle
 from briskml.text import (
     LanguageModelLearner,
+    SentencePieceTokenizer,
     TextClassifierLearner,
     TextData,
+    TextPipeline,
     Tokenizer,
     language_model_learner,
     text_classifier_learner,
@@ -357,3 +363,101 @@ def test_a_cache_entry_keeps_its_warnings_and_gives_them_again(tmp_path, token_c
         assert list(Tokenizer().tokenize_csv(path, "text")) == first
     (entry,) = token_cache.glob("*.safetensors")
     assert json.loads(json.dumps(read_arrays(entry)[1]["warnings"]))
+
+
+# ----- any edit of any field: refused or accepted, never a raw error ----------------------------
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=6),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(max_size=6), children, max_size=3),
+    max_leaves=8)
+
+
+def _paths(value: Any, prefix: str = "") -> list[str]:
+    """Paths to the fields of a JSON document (long lists: their first items and the last)."""
+    paths = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            paths += _paths(item, f"{prefix}.{key}" if prefix else key)
+    elif isinstance(value, list):
+        for index in [*range(min(len(value), 12)), len(value) - 1][:len(value)]:
+            paths += _paths(value[index], f"{prefix}[{index}]")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def documents(exports) -> dict[str, tuple[dict[str, Any], dict[str, tuple[int, ...]]]]:
+    found = {}
+    for kind in LEARNERS:
+        tensors, meta = read_bundle(exports[kind])
+        found[kind] = (meta, {key.removeprefix("model."): tuple(value.shape)
+                              for key, value in tensors.items()})
+    return found
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), kind=st.sampled_from(sorted(LEARNERS)), delete=st.booleans())
+def test_any_edit_of_a_pipeline_is_accepted_or_refused_naming_the_file(documents, data, kind,
+                                                                       delete):
+    meta, shapes = copy.deepcopy(documents[kind][0]), documents[kind][1]
+    path = data.draw(st.sampled_from(_paths(meta["pipeline"], "pipeline")))
+    if delete:
+        _delete(path)(meta)
+    else:
+        _set(path, data.draw(JSON_VALUES))(meta)
+    try:
+        LEARNERS[kind].check_export(meta, shapes, "edited.brisk")
+    except FileFormatError as error:
+        assert str(error).startswith("'edited.brisk' is damaged or was edited") or \
+            "custom rule" in str(error)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), delete=st.booleans())
+def test_any_edit_of_an_encoder_file_is_accepted_or_refused_naming_the_file(exports, data,
+                                                                            delete):
+    tensors, meta = read_bundle(exports["encoder"])
+    path = data.draw(st.sampled_from(_paths({key: meta[key] for key in
+                                             ("config", "vocab", "tokenizer", "backwards")})))
+    if delete:
+        _delete(path)(meta)
+    else:
+        _set(path, data.draw(JSON_VALUES))(meta)
+    with tempfile.TemporaryDirectory() as folder:
+        target = write_bundle(Path(folder) / "enc.safetensors", tensors, meta)
+        try:
+            read_text_weights(target)
+        except FileFormatError as error:
+            assert f"'{target}'" in str(error)
+
+
+# ----- subword tokenizers ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def subword_pipeline() -> dict[str, Any]:
+    data = TextData.from_df(make_reviews(120, seed=9), "text", label_col="label",
+                            valid_col="is_valid", tokenizer=SentencePieceTokenizer(vocab_sz=200),
+                            bs=8, min_freq=1)
+    return data.pipeline.to_json()
+
+
+@pytest.mark.parametrize(("edit", "field"), [
+    (_set("tokenizer.state.sentencepiece_model", base64.b64encode(b"not a model").decode()),
+     r"'pipeline\.tokenizer\.state\.sentencepiece_model' is not a sentencepiece model"),
+    (_delete("tokenizer.state.sentencepiece_model"),
+     r"'pipeline\.tokenizer\.state\.sentencepiece_model' is missing"),
+    (_set("tokenizer.settings.vocab_sz", 3), r"'pipeline\.tokenizer\.settings\.vocab_sz' must be "
+                                             "at least"),
+    (_set("tokenizer.settings.model_type", "magic"),
+     r"'pipeline\.tokenizer\.settings\.model_type' must be one of"),
+    (_set("tokenizer.settings.char_coverage", 2.0),
+     r"'pipeline\.tokenizer\.settings\.char_coverage' must be at most 1"),
+    (_set("tokenizer.settings.max_sentence_length", -1),
+     r"'pipeline\.tokenizer\.settings\.max_sentence_length' must be at least 1"),
+    (_set("tokenizer.settings.seed", 1), r"'pipeline\.tokenizer\.settings\.seed' is not an option"),
+])
+def test_an_edited_subword_tokenizer_is_refused_naming_the_field(subword_pipeline, edit, field):
+    state = copy.deepcopy(subword_pipeline)
+    edit(state)
+    with pytest.raises(FileFormatError, match=rf"'model\.brisk' is damaged .*{field}"):
+        TextPipeline.from_json(state, "model.brisk")
+    assert TextPipeline.from_json(subword_pipeline).tokenizer.is_fitted

@@ -60,10 +60,53 @@ def test_a_valid_column_reads_booleans_numbers_and_text(values):
 
 def test_a_bad_valid_column_is_named_with_its_values():
     df = pd.DataFrame({"is_valid": ["yes", "maybe"], "other": [1, 2]})
-    with pytest.raises(DataError, match=r"--valid-col 'is_valid' must hold .* \['maybe'\]"):
+    with pytest.raises(DataError, match=r"--valid-col 'is_valid' must hold .* the first is 'maybe' "
+                                        "at row 1"):
         valid_col_mask(df, "is_valid", "--valid-col")
     with pytest.raises(DataError, match="valid_col 'missing' is not a column"):
         valid_col_mask(df, "missing")
     with pytest.raises(DataError, match="missing values"):
         valid_col_mask(pd.DataFrame({"v": [True, None]}), "v")
     assert valid_col_mask(df, None) is None
+
+
+@pytest.mark.parametrize("values", [
+    [True, False, True], [1, 0, 1], [1.0, 0.0, 1.0], ["yes", " no", "T"], ["TRUE", "false", "1"],
+    [" Y ", "n", "t"], pd.array([1, 0, 1], dtype="Int64"), pd.array([True, False, True],
+                                                                   dtype="boolean"),
+    pd.array(["yes", "no", "true"], dtype="str"), pd.Categorical(["y", "n", "y"]),
+    np.array([True, 0, "yes"], dtype=object), np.array([1, 0, 1], dtype=np.uint8),
+], ids=["bool", "int", "float", "yes/no", "true/false", "y/n/t", "Int64", "boolean", "str",
+        "category", "object mix", "uint8"])
+def test_every_spelling_of_true_and_false_is_read(values):
+    mask = valid_col_mask(pd.DataFrame({"is_valid": values}), "is_valid")
+    assert mask.dtype == bool and mask.tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    (["yes", "maybe", "no"], r"1 row\(s\) hold other values, e.g. \['maybe'\]; the first is "
+                             "'maybe' at row 1"),
+    ([1, 2, 0], r"the first is 2 at row 1"),
+    ([0.5, 1.0, 0.0], r"the first is 0\.5 at row 0"),
+    (["1.0", "0", "1"], r"the first is '1\.0' at row 0"),
+    (["", "no", "yes"], r"the first is '' at row 0"),
+    (["yes", "no", "si"], r"the first is 'si' at row 2"),
+    ([True, None, False], r"has missing values \(1 row\(s\), the first at row 1\)"),
+    ([1.0, np.nan, 0.0], r"has missing values"),
+    (pd.array([1, None, 0], dtype="Int64"), r"has missing values"),
+    (pd.array([True, None, False], dtype="boolean"), r"has missing values"),
+    (pd.array(["yes", None, "no"], dtype="str"), r"has missing values"),
+    (pd.to_datetime(["2020-01-01"] * 3), r"must hold true/false"),
+], ids=["word", "two", "half", "1.0 text", "empty text", "other language", "None", "NaN",
+        "Int64 NA", "boolean NA", "str NA", "dates"])
+def test_anything_else_names_the_column_the_value_and_the_row(values, message):
+    df = pd.DataFrame({"split": values})
+    with pytest.raises(DataError, match=rf"valid_col 'split' .*{message}"):
+        valid_col_mask(df, "split")
+
+
+def test_the_row_is_named_by_position_and_index_label():
+    df = pd.DataFrame({"v": ["yes", "x"]}, index=["a", "b"])
+    with pytest.raises(DataError, match=r"--valid-col 'v' .* the first is 'x' at row 1 "
+                                        r"\(index 'b'\)"):
+        valid_col_mask(df, "v", "--valid-col")

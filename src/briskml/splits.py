@@ -19,6 +19,7 @@ import pandas as pd
 
 from briskml.checks import check_probability
 from briskml.errors import ConfigError, DataError
+from briskml.frames import plain_value
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -85,8 +86,10 @@ def valid_col_mask(df: pd.DataFrame, valid_col: str | None, argument: str = "val
                    ) -> np.ndarray | None:
     """The column `valid_col` as a boolean mask of the validation rows (None when not given).
 
-    It may hold booleans, 1/0, or text such as true/false, yes/no, t/f, y/n, 1/0 (any case,
-    spaces ignored). `argument` names the option in messages ("--valid-col" on the command line).
+    It may hold booleans, the numbers 1/0 (nullable Int64/boolean too), or text such as
+    true/false, yes/no, t/f, y/n, 1/0 (any case, spaces ignored). Anything else, a missing value
+    included, is a DataError naming the column (and `argument`: "--valid-col" on the command
+    line) and the first bad value and row.
     """
     if valid_col is None:
         return None
@@ -94,17 +97,50 @@ def valid_col_mask(df: pd.DataFrame, valid_col: str | None, argument: str = "val
         raise DataError(f"{argument} {valid_col!r} is not a column; the columns are "
                         f"{[str(name) for name in df.columns]}.")
     values = df[valid_col]
-    if values.isna().any():
-        raise DataError(f"{argument} {valid_col!r} has {int(values.isna().sum())} missing "
-                        "values; fill it with True (validation) or False (training).")
+    missing = values.isna().to_numpy()
+    if missing.any():
+        raise DataError(f"{argument} {valid_col!r} has missing values ({int(missing.sum())} "
+                        f"row(s), the first at {_row(values, int(np.argmax(missing)))}); fill them "
+                        "with True (validation) or False (training).")
     if pd.api.types.is_bool_dtype(values.dtype):
         return values.to_numpy(dtype=bool)
-    if pd.api.types.is_numeric_dtype(values.dtype) and values.isin([0, 1]).all():
-        return values.to_numpy() == 1
-    text = values.astype(str).str.strip().str.lower()
-    unknown = ~text.isin(_TRUE | _FALSE)
-    if unknown.any():
-        examples = pd.unique(values[unknown])[:3].tolist()
-        raise DataError(f"{argument} {valid_col!r} must hold true/false or 1/0 for every row; it "
-                        f"holds {examples} ({int(unknown.sum())} such rows).")
-    return text.isin(_TRUE).to_numpy()
+    flags = _flags(values)
+    bad = np.flatnonzero(flags < 0)
+    if len(bad):
+        examples = [plain_value(value) for value in pd.unique(values.iloc[bad[:100]])[:3]]
+        raise DataError(
+            f"{argument} {valid_col!r} must hold true/false, yes/no or 1/0 in every row; "
+            f"{len(bad)} row(s) hold other values, e.g. {examples}; the first is "
+            f"{plain_value(values.iloc[bad[0]])!r} at {_row(values, int(bad[0]))}. Mark "
+            "validation rows True (or 1, yes) and the others False (or 0, no).")
+    return flags == 1
+
+
+def _flags(values: pd.Series) -> np.ndarray:
+    """1 (validation), 0 (training) or -1 (not a flag) for each value (none missing)."""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=np.float64)
+        return np.where(numbers == 1, 1, np.where(numbers == 0, 0, -1)).astype(np.int8)
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        text = values.str.strip().str.lower()
+        return np.where(text.isin(_TRUE), 1, np.where(text.isin(_FALSE), 0, -1)).astype(np.int8)
+    return np.array([_flag(value) for value in values.tolist()], dtype=np.int8)
+
+
+def _flag(value: Any) -> int:
+    """1, 0, or -1 when `value` is not a validation flag."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (int, np.integer, float, np.floating)):
+        return int(value) if value in (0, 1) else -1
+    if isinstance(value, str):
+        text = value.strip().lower()
+        return 1 if text in _TRUE else 0 if text in _FALSE else -1
+    return -1
+
+
+def _row(values: pd.Series, position: int) -> str:
+    """Where a row is, for messages: its position and, when different, its index label."""
+    label = values.index[position]
+    same = isinstance(label, (int, np.integer)) and int(label) == position
+    return f"row {position}" if same else f"row {position} (index {label!r})"

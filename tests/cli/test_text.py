@@ -212,3 +212,46 @@ def test_mistakes_are_one_line_errors_and_write_nothing(models, tmp_path, args, 
 def test_text_col_is_refused_for_a_model_that_does_not_read_text(adult_model, models):
     result = run_cli("predict", adult_model, models.reviews, "--text-col", "text")
     assert result.code == 2 and "--text-col is for text classifiers" in result.stderr
+
+
+# ----- files that are not UTF-8 -------------------------------------------------------------
+def _latin1_reviews(models: TextModels, path: Path) -> tuple[Path, int, int]:
+    """The reviews with one byte that is not UTF-8 near the end: (file, byte offset, line)."""
+    data = models.reviews.read_bytes()
+    offset = data.rindex(b"e")
+    path.write_bytes(data[:offset] + b"\xe9" + data[offset + 1:])
+    return path, offset, data[:offset].count(b"\n") + 1
+
+
+@pytest.mark.parametrize("command", [
+    ["text", "lm", "{data}", "--out", "{out}"],
+    ["text", "classify", "{data}", "--label-col", "label", "--out", "{out}"],
+    ["text", "pretrain", "{data}", "--out", "{out}"],
+    ["text", "pretrain", "{text}", "--out", "{out}"],
+    ["lr-find", "text-lm", "{data}"],
+    ["lr-find", "text-classify", "{data}", "--label-col", "label"],
+], ids=["lm", "classify", "pretrain csv", "pretrain text", "lr-find lm", "lr-find classify"])
+def test_a_file_that_is_not_utf8_is_refused_with_its_byte_offset(models, tmp_path, command):
+    data, offset, line = _latin1_reviews(models, tmp_path / "latin1.csv")
+    text = tmp_path / "corpus.txt"
+    text.write_bytes(b"A fine corpus.\n\nIts second paragraph is caf\xe9.")   # offset 43
+    names = {"data": data, "text": text, "out": tmp_path / "out.brisk"}
+    result = run_cli(*[arg.format(**names) for arg in command])
+    assert result.code == 2, result.stderr
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    where = "byte offset 43 (line 3)" if "{text}" in command else \
+        f"byte offset {offset} (line {line})"
+    assert "is not valid UTF-8" in error and where in error and "--encoding-errors replace" in error
+    assert not (tmp_path / "out.brisk").exists()
+
+
+def test_encoding_errors_replace_reads_bad_bytes_as_replacement_characters(models, tmp_path):
+    data, _, _ = _latin1_reviews(models, tmp_path / "latin1.csv")
+    result = run_cli("text", "lm", data, "--pretrained", models.pretrained, "--bs", "16",
+                     "--epochs", "1", "--frozen-epochs", "0", "--encoding-errors", "replace",
+                     "--out", tmp_path / "lm.brisk")
+    assert result.code == 0, result.stderr
+    assert "latin1.csv" in result.stderr and "U+FFFD" in result.stderr   # the warning
+    refused = run_cli("text", "lm", data, "--encoding-errors", "ignore", "--out",
+                      tmp_path / "other.brisk")
+    assert refused.code == 2 and "--encoding-errors" in refused.stderr

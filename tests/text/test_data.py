@@ -177,10 +177,16 @@ def test_a_folder_without_text_files_is_named(tmp_path):
         TextData.from_folder(tmp_path / "empty", valid=None, classes=["pos"])
 
 
-def test_a_file_that_is_not_utf8_is_named_in_a_warning(imdb_folder):
+def test_a_file_that_is_not_utf8_is_refused_with_its_byte_offset_unless_replaced(imdb_folder):
     (imdb_folder / "train" / "pos" / "latin1.txt").write_bytes(b"Tr\xe8s bien, tr\xe8s bien.")
-    with pytest.warns(BriskWarning, match="latin1.txt"):
+    with pytest.raises(DataError, match=r"latin1\.txt' is not valid UTF-8: .*0xE8 at byte "
+                                        r"offset 2 \(line 1\).*encoding_errors='replace'"):
         TextData.from_folder(imdb_folder, bs=4)
+    with pytest.warns(BriskWarning, match="latin1.txt"):
+        data = TextData.from_folder(imdb_folder, bs=4, encoding_errors="replace")
+    assert "\ufffd" in data.vocab.tokens or data.vocab.unk_id in data.ids
+    with pytest.raises(ConfigError, match="encoding_errors must be one of"):
+        TextData.from_folder(imdb_folder, bs=4, encoding_errors="ignore")
 
 
 # ----- bad input ------------------------------------------------------------------------------
@@ -224,7 +230,8 @@ def test_bad_arguments_are_named(reviews, kwargs, message):
 def test_empty_texts_are_kept_and_counted(reviews):
     df = reviews.copy()
     df.loc[[1, 2], "text"] = [None, ""]
-    with pytest.warns(BriskWarning, match="2 of 200 texts are empty"):
+    with pytest.warns(BriskWarning, match="Column 'text': 2 of 200 texts are missing or empty "
+                                          r"\(1 missing values \(None/NaN\), 1 empty"):
         data = TextData.from_df(df, "text", label_col="label", valid_col="is_valid", bs=4)
     assert data.lengths()[1] == data.lengths()[2] == 1
 
@@ -256,3 +263,53 @@ def test_sentencepiece_trains_on_the_training_texts_and_round_trips(tmp_path):
     assert old.vocab == data.vocab and old.classes == data.classes
     assert old.tokenizer.options() == tokenizer.options()
     assert old.tokenizer("Some text.") == tokenizer("Some text.")
+
+
+# ----- labels that are missing, invalid UTF-8, odd valid columns --------------------------------
+@pytest.mark.parametrize("rows", [[0, 5], [3]], ids=["validation rows", "a training row"])
+def test_a_missing_label_in_any_row_names_the_column_and_the_count(reviews, rows):
+    df = reviews.copy()   # pandas 3: a str column, its missing values NaN
+    df.loc[rows, "label"] = None
+    with pytest.raises(DataError, match=rf"label_col 'label' has {len(rows)} missing value\(s\) "
+                                        r"\(first rows: .*\); drop those rows"):
+        TextData.from_df(df, "text", label_col="label", valid_col="is_valid")
+
+
+def test_a_missing_label_in_a_csv_is_refused_before_tokenising(reviews, tmp_path):
+    df = reviews.copy()
+    df.loc[0, "label"] = None   # a validation row
+    df.to_csv(tmp_path / "reviews.csv", index=False)
+    with pytest.raises(DataError, match=r"label_col 'label' has 1 missing value\(s\)"):
+        TextData.from_csv(tmp_path / "reviews.csv", "text", label_col="label",
+                          valid_col="is_valid")
+
+
+def test_a_csv_that_is_not_utf8_is_refused_with_its_byte_offset(reviews, tmp_path):
+    path = tmp_path / "reviews.csv"
+    reviews.to_csv(path, index=False)
+    data = path.read_bytes()
+    offset = len(data) - 10
+    path.write_bytes(data[:offset] + b"\xff" + data[offset + 1:])
+    line = data[:offset].count(b"\n") + 1
+    with pytest.raises(DataError, match=rf"reviews\.csv' is not valid UTF-8: the byte\(s\) 0xFF "
+                                        rf"at byte offset {offset} \(line {line}\)"):
+        TextData.from_csv(path, "text", label_col="label", valid_col="is_valid")
+    with pytest.warns(BriskWarning, match="reviews.csv"):
+        replaced = TextData.from_csv(path, "text", label_col="label", valid_col="is_valid",
+                                     encoding_errors="replace")
+    assert len(replaced) == len(reviews)
+
+
+@pytest.mark.parametrize("values", [["yes", "no"], ["True", "False"], [1, 0]])
+def test_a_valid_column_of_text_or_numbers_chooses_the_validation_rows(reviews, values):
+    df = reviews.copy()
+    df["is_valid"] = [values[0] if i % 5 == 0 else values[1] for i in range(len(df))]
+    data = TextData.from_df(df, "text", label_col="label", valid_col="is_valid", bs=8)
+    assert data.valid_docs.tolist() == list(range(0, len(df), 5))
+
+
+def test_a_valid_column_that_is_not_true_or_false_is_named(reviews):
+    df = reviews.assign(is_valid=["maybe" if i == 3 else "no" for i in range(len(reviews))])
+    with pytest.raises(DataError, match=r"valid_col 'is_valid' must hold .* the first is 'maybe' "
+                                        "at row 3"):
+        TextData.from_df(df, "text", label_col="label", valid_col="is_valid")

@@ -104,7 +104,8 @@ def test_an_incomplete_pipeline_is_a_file_format_error():
     vocab = Vocab(["xxunk", "xxpad", "a"], special_tokens=["xxunk", "xxpad"])
     document = TextPipeline(Tokenizer(), vocab).to_json()
     del document["tokenizer"]
-    with pytest.raises(FileFormatError, match="no complete text pipeline"):
-        TextPipeline.from_json(document, "'model.brisk'")
+    with pytest.raises(FileFormatError, match=r"'model\.brisk' is damaged or was edited: field "
+                                              r"'pipeline\.tokenizer' is missing"):
+        TextPipeline.from_json(document, "model.brisk")
     with pytest.raises(FileFormatError, match=r"briskml 0\.1\.0.*export it again"):
         pipeline_json_from_0_1_0({"vocab": vocab.to_dict()}, "old.brisk")

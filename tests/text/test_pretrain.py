@@ -4,7 +4,7 @@ import pytest
 
 from briskml.datasets import synthetic_reviews
 from briskml.download import DownloadError, sha256_of
-from briskml.errors import ConfigError, DataError
+from briskml.errors import BriskWarning, ConfigError, DataError
 from briskml.text import TextData, language_model_learner, pretrain_lm
 from briskml.text.pretrain import read_corpus, split_documents
 from tests.cli.local_server import OFFLINE_URL, serve_folder
@@ -117,3 +117,24 @@ def test_a_model_of_the_other_direction_is_refused(pretrained, tmp_path):
     forward = language_model_learner(same_words, config=TINY, progress=False)
     with pytest.raises(ConfigError, match="backwards=True"):
         forward.load_encoder(encoder)
+
+
+def test_a_corpus_that_is_not_utf8_is_refused_unless_asked_to_replace(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"first file")
+    (tmp_path / "b.txt").write_bytes(b"line one\nsecond caf\xe9")
+    with pytest.raises(DataError, match=r"b\.txt' is not valid UTF-8: the byte\(s\) 0xE9 at "
+                                        r"byte offset 19 \(line 2\)"):
+        read_corpus(tmp_path)
+    with pytest.warns(BriskWarning, match=r"1 file\(s\) are not valid UTF-8: '.*b\.txt'"):
+        assert read_corpus(tmp_path, encoding_errors="replace")[1] == "line one\nsecond caf\ufffd"
+    with pytest.raises(DataError, match=r"byte offset 19"):
+        read_corpus(tmp_path / "b.txt")
+    with pytest.raises(DataError, match="not valid UTF-8"):
+        pretrain_lm(tmp_path, tmp_path / "out.brisk", config=TINY, progress=False)
+    assert not (tmp_path / "out.brisk").exists()
+
+
+def test_a_corpus_list_leaves_missing_and_empty_texts_out_and_says_so():
+    with pytest.warns(BriskWarning, match=r"3 of 5 texts are missing or empty .* left out of the "
+                                          "corpus"):
+        assert read_corpus(["One.", None, float("nan"), "  ", "Two."]) == ["One.", "Two."]

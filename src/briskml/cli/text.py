@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 
 from briskml.cli._common import (
@@ -39,6 +40,8 @@ from briskml.cli.text_options import (
     DropMult,
     EmbSize,
     EncoderModel,
+    EncodingErrors,
+    EncodingErrorsChoice,
     FrozenEpochs,
     Gradual,
     HiddenSize,
@@ -58,9 +61,10 @@ from briskml.cli.text_options import (
     ValidColumn,
     ValidPct,
 )
-from briskml.errors import ConfigError
+from briskml.errors import ConfigError, FileFormatError
 from briskml.export import load_learner
 from briskml.frames import check_columns
+from briskml.schema import expect_key, expect_optional, in_file
 from briskml.text import (
     LanguageModelLearner,
     TextClassifierLearner,
@@ -70,13 +74,22 @@ from briskml.text import (
     pretrain_lm,
     text_classifier_learner,
 )
-from briskml.text.tokenizer import join_fields, tokenizer_from_json
+from briskml.text.encoding import check_utf8_file, first_invalid_utf8, invalid_utf8_error
+from briskml.text.tokenizer import (
+    TextReport,
+    check_tokenizer_json,
+    join_fields,
+    tokenizer_from_json,
+)
 from briskml.text.transfer import (
+    ENCODER_FIELDS,
     TextWeights,
+    check_encoder_config,
     check_vocabulary_covers,
     read_text_weights,
     write_encoder,
 )
+from briskml.text.vocab import check_vocab_dict
 
 app = typer.Typer(help="Text (ULMFiT, lesson 3): pretrain and fine-tune a language model, "
                   "classify texts with its encoder, generate text.", no_args_is_help=True)
@@ -93,7 +106,8 @@ def pretrain(
     lr: LearningRate = 5e-3, bs: BatchSize = 64, seq_len: SeqLen = 72, emb_sz: EmbSize = None,
     n_hid: HiddenSize = None, n_layers: NumLayers = None, drop_mult: DropMult = 1.0,
     max_vocab: MaxVocab = None, min_freq: MinFreq = None, valid_pct: ValidPct = 0.1,
-    seed: Seed = None, device: Device = None, force: Force = False) -> None:
+    seed: Seed = None, device: Device = None, force: Force = False,
+    encoding_errors: EncodingErrors = EncodingErrorsChoice.strict) -> None:
     """Train a language model on general text (ULMFiT's first stage) and export it.
 
     Example: briskml text pretrain wiki.txt --emb-sz 200 --n-hid 400 --n-layers 2 --out wt2.brisk
@@ -102,11 +116,13 @@ def pretrain(
     positive_lr(lr)
     check_device(device)
     options = TextOptions(corpus, text_col, ModelSizes(emb_sz, n_hid, n_layers), drop_mult, bs,
-                          seed, device, max_vocab=max_vocab, min_freq=min_freq)
+                          seed, device, max_vocab=max_vocab, min_freq=min_freq,
+                          encoding_errors=encoding_errors.value)
     learn = pretrain_lm(_corpus(options), out, config=options.sizes.given() or None,
                         epochs=epochs, lr=lr, bs=bs, seq_len=seq_len, seed=seed,
                         drop_mult=drop_mult, valid_pct=valid_pct, overwrite=force,
-                        device=device, **options.vocab_options())
+                        device=device, encoding_errors=options.encoding_errors,
+                        **options.vocab_options())
     print_exported(out, learn.recorder.values[-1] if learn.recorder.values else {})
 
 
@@ -120,15 +136,41 @@ def _corpus(options: TextOptions) -> str | list[str]:
             raise ConfigError(f"--text-col names a column of a CSV or Parquet CORPUS; '{path}' is "
                               "read as plain text. Leave --text-col out.")
         return str(path)
-    table = read_table(path, "CORPUS")
+    table = read_text_table(path, options.encoding_errors, "CORPUS")
     check_columns(table, {"--text-col": options.text_columns()})
-    texts = join_fields(table, options.text_columns())
+    report = TextReport()   # one warning; missing and empty texts are left out, as in a file
+    texts = join_fields(table, options.text_columns(), report=report)
+    report.warn("they are left out of the corpus")
+    texts = [text for text in texts if text.strip()]
     note(f"{len(texts):,} documents from '{path}'")
     return texts
 
 
 def _is_table(path: Path) -> bool:
     return is_parquet(path) or ".csv" in [suffix.lower() for suffix in path.suffixes]
+
+
+def read_text_table(path: Path, encoding_errors: str, what: str = "DATA") -> pd.DataFrame:
+    """`read_table` under the text rule for bytes that are not UTF-8: refused naming the byte
+    offset (strict; pandas counts from its buffer, not the file), or read as U+FFFD with a
+    warning (replace)."""
+    if is_parquet(path):
+        return read_table(path, what)
+    check_input_file(path, what)
+    if encoding_errors == "replace" and check_utf8_file(path, "replace"):
+        try:
+            return pd.read_csv(path, encoding_errors="replace")
+        except Exception as error:  # pandas raises many types for a bad file
+            raise FileFormatError(f"Could not read '{path}' as CSV ({error}). Give a CSV file "
+                                  "with a header row, or a Parquet file named *.parquet.") from None
+    try:
+        return read_table(path, what)
+    except FileFormatError as error:
+        found = first_invalid_utf8(path) if isinstance(error.__cause__, UnicodeDecodeError) \
+            else None
+        if found is None:
+            raise
+        raise invalid_utf8_error(str(path), *found) from None
 
 
 # ----- language model -----------------------------------------------------------------------------
@@ -144,7 +186,8 @@ def fine_tune_lm(data: TextTable, out: OutputModel, text_col: TextColumns = None
                      "--encoder-out", metavar="FILE", help="Also save the encoder alone (what "
                      "learn.save_encoder writes), for --encoder.", show_default=False,
                      dir_okay=False)] = None,
-                 seed: Seed = None, device: Device = None, force: Force = False) -> None:
+                 seed: Seed = None, device: Device = None, force: Force = False,
+                 encoding_errors: EncodingErrors = EncodingErrorsChoice.strict) -> None:
     """Fine-tune a language model on your texts (or train one from scratch) and export it.
 
     With --pretrained, learn.fine_tune: --frozen-epochs training the embedding and decoder at
@@ -160,7 +203,8 @@ def fine_tune_lm(data: TextTable, out: OutputModel, text_col: TextColumns = None
     positive_lr(lr)
     check_device(device)
     options = TextOptions(data, text_col, ModelSizes(emb_sz, n_hid, n_layers), drop_mult, bs,
-                          seed, device, pretrained, valid_pct, seq_len, max_vocab, min_freq)
+                          seed, device, pretrained, valid_pct, seq_len, max_vocab, min_freq,
+                          encoding_errors=encoding_errors.value)
     learn = build_lm_learner(options)
     fit_schedule(learn, Schedule(epochs, lr, frozen_epochs, lr_mult), pretrained is not None)
     finish_training(learn, out, force)
@@ -175,7 +219,8 @@ def lr_find_lm(data: TextTable, text_col: TextColumns = None, pretrained: Pretra
                drop_mult: DropMult = 0.3, max_vocab: MaxVocab = None,
                min_freq: MinFreq = None, seed: Seed = None, device: Device = None,
                num_it: NumIterations = 100, plot: PlotFile = None,
-               force: Force = False) -> None:
+               force: Force = False,
+               encoding_errors: EncodingErrors = EncodingErrorsChoice.strict) -> None:
     """Sweep the learning rate on a language model (frozen when --pretrained, like its first
     stage) and print the suggested rates.
 
@@ -185,7 +230,8 @@ def lr_find_lm(data: TextTable, text_col: TextColumns = None, pretrained: Pretra
         check_output(plot, force, "--plot")
     check_device(device)
     options = TextOptions(data, text_col, ModelSizes(emb_sz, n_hid, n_layers), drop_mult, bs,
-                          seed, device, pretrained, valid_pct, seq_len, max_vocab, min_freq)
+                          seed, device, pretrained, valid_pct, seq_len, max_vocab, min_freq,
+                          encoding_errors=encoding_errors.value)
     print_lr_suggestions(build_lm_learner(options), num_it, plot)
 
 
@@ -197,7 +243,7 @@ def build_lm_learner(options: TextOptions) -> LanguageModelLearner:
         weights = _read_weights(options.start, "--pretrained", need_decoder=True)
         options.sizes.matching(weights, "--pretrained")
         tokenizer, config = _tokenizer_of(weights), None  # the learner takes the file's sizes
-    df = read_table(options.data)
+    df = read_text_table(options.data, options.encoding_errors)
     check_columns(df, {"--text-col": options.text_columns()})
     data = TextData.from_df(df, options.text_columns(), for_lm=True, valid_pct=options.valid_pct,
                             seed=options.seed, tokenizer=tokenizer, bs=options.bs,
@@ -235,7 +281,8 @@ def classify(data: TextTable, label_col: LabelColumn, out: OutputModel,
              bs: BatchSize = 64, emb_sz: EmbSize = None, n_hid: HiddenSize = None,
              n_layers: NumLayers = None, drop_mult: DropMult = 0.5,
              max_vocab: MaxVocab = None, min_freq: MinFreq = None, seed: Seed = None,
-             device: Device = None, force: Force = False) -> None:
+             device: Device = None, force: Force = False,
+             encoding_errors: EncodingErrors = EncodingErrorsChoice.strict) -> None:
     """Train a text classifier (on a language model's encoder with --encoder) and export it.
 
     With --encoder the texts are read with the language model's tokenizer and vocabulary, and
@@ -250,7 +297,8 @@ def classify(data: TextTable, label_col: LabelColumn, out: OutputModel,
     check_device(device)
     options = TextOptions(data, text_col, ModelSizes(emb_sz, n_hid, n_layers), drop_mult, bs,
                           seed, device, encoder, valid_pct, max_vocab=max_vocab,
-                          min_freq=min_freq, label_col=label_col, valid_col=valid_col)
+                          min_freq=min_freq, label_col=label_col, valid_col=valid_col,
+                          encoding_errors=encoding_errors.value)
     learn = build_classifier_learner(options)
     fit_schedule(learn, Schedule(epochs, lr, frozen_epochs, lr_mult), encoder is not None,
                  gradual)
@@ -264,7 +312,8 @@ def lr_find_classifier(data: TextTable, label_col: LabelColumn, text_col: TextCo
                        n_layers: NumLayers = None, drop_mult: DropMult = 0.5,
                        max_vocab: MaxVocab = None, min_freq: MinFreq = None, seed: Seed = None,
                        device: Device = None, num_it: NumIterations = 100,
-                       plot: PlotFile = None, force: Force = False) -> None:
+                       plot: PlotFile = None, force: Force = False,
+                       encoding_errors: EncodingErrors = EncodingErrorsChoice.strict) -> None:
     """Sweep the learning rate on a text classifier (its head alone with --encoder, like the
     first stage) and print the suggested rates.
 
@@ -275,7 +324,8 @@ def lr_find_classifier(data: TextTable, label_col: LabelColumn, text_col: TextCo
     check_device(device)
     options = TextOptions(data, text_col, ModelSizes(emb_sz, n_hid, n_layers), drop_mult, bs,
                           seed, device, encoder, valid_pct, max_vocab=max_vocab,
-                          min_freq=min_freq, label_col=label_col, valid_col=valid_col)
+                          min_freq=min_freq, label_col=label_col, valid_col=valid_col,
+                          encoding_errors=encoding_errors.value)
     print_lr_suggestions(build_classifier_learner(options), num_it, plot)
 
 
@@ -289,7 +339,7 @@ def build_classifier_learner(options: TextOptions) -> TextClassifierLearner:
         _refuse_vocab_options(options)
         weights = _read_weights(options.start, "--encoder")
         config = options.sizes.matching(weights, "--encoder")
-    df = read_table(options.data)
+    df = read_text_table(options.data, options.encoding_errors)
     check_columns(df, {"--text-col": options.text_columns(), "--label-col": [options.label_col],
                        **({"--valid-col": [options.valid_col]} if options.valid_col else {})})
     data = TextData.from_df(
@@ -327,7 +377,8 @@ def _tokenizer_of(weights: TextWeights | None) -> Any:
     """The tokenizer a model file was trained with (the default word tokenizer if it has none)."""
     if weights is None or weights.tokenizer is None:
         return Tokenizer()
-    return tokenizer_from_json(weights.tokenizer, weights.source)
+    with in_file(weights.source, "tokenizer"):
+        return tokenizer_from_json(weights.tokenizer, f"'{weights.source}'")
 
 
 # ----- generate -----------------------------------------------------------------------------------
@@ -369,9 +420,8 @@ def _load_language_model(path: Path) -> LanguageModelLearner:
 
 
 # ----- encoder files: info --------------------------------------------------------------------
-def _describe_vocabulary(vocab: dict[str, Any], tokenizer: dict[str, Any] | None
+def _describe_vocabulary(tokens: list[str], tokenizer: dict[str, Any] | None
                          ) -> list[tuple[str, str]]:
-    tokens = vocab["tokens"]
     words = [token for token in tokens if token.isalpha() and not token.startswith("xx")][:5]
     settings = (tokenizer or {}).get("settings", {"kind": "word (the default)"})
     described = ", ".join(f"{name} {settings[name]}" for name in
@@ -381,9 +431,12 @@ def _describe_vocabulary(vocab: dict[str, Any], tokenizer: dict[str, Any] | None
 
 
 def describe_encoder(document: dict[str, Any]) -> list[tuple[str, str]]:
-    """`briskml info` lines for an encoder file (learn.save_encoder, `text lm --encoder-out`)."""
-    sizes = ", ".join(f"{name} {value}" for name, value in document["config"].items())
+    """`briskml info` lines for an encoder file (learn.save_encoder, `text lm --encoder-out`);
+    its fields are checked first (a SchemaError names a damaged one)."""
+    config = check_encoder_config(expect_key(document, "config", ""), "config")
+    tokens, _ = check_vocab_dict(expect_key(document, "vocab", ""), "vocab")
+    tokenizer = expect_optional(document.get("tokenizer"), "tokenizer", check_tokenizer_json)
+    sizes = ", ".join(f"{name} {config[name]}" for name in ENCODER_FIELDS)
     return [("content", "a text encoder (embedding and LSTMs) with its vocabulary"),
-            ("sizes", sizes),
-            *_describe_vocabulary(document["vocab"], document.get("tokenizer")),
+            ("sizes", sizes), *_describe_vocabulary(tokens, tokenizer),
             ("use", "briskml text classify DATA --label-col COLUMN --encoder FILE")]

@@ -4,6 +4,7 @@ parsed into (model sizes, the training schedule, what a command reads)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,6 +53,18 @@ EncoderModel = Annotated[Path | None, typer.Option(
 
 DropMult = Annotated[float, typer.Option("--drop-mult", min=0.0,
                                          help="Multiplies every dropout probability.")]
+
+
+class EncodingErrorsChoice(str, Enum):
+    """--encoding-errors: what to do with bytes that are not UTF-8 (briskml.text.encoding)."""
+
+    strict = "strict"
+    replace = "replace"
+
+
+EncodingErrors = Annotated[EncodingErrorsChoice, typer.Option(
+    "--encoding-errors", help="Bytes that are not UTF-8 in the files read: strict refuses the "
+    "file (naming the byte offset), replace reads them as U+FFFD (with a warning).")]
 
 # ----- classifier --------------------------------------------------------------------------------
 LabelColumn = Annotated[str, typer.Option(
@@ -122,6 +135,7 @@ class TextOptions:
     min_freq: int | None = None
     label_col: str | None = None
     valid_col: str | None = None
+    encoding_errors: str = "strict"
 
     def text_columns(self) -> list[str]:
         """--text-col's names, "text" when it is not given."""

@@ -8,7 +8,9 @@ streamed in from a spool file while it is written, and reading maps the file ins
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import shutil
 import struct
@@ -44,11 +46,18 @@ class Spool:
         self.path = Path(name)
         self.handle: BinaryIO = os.fdopen(handle, "w+b")
         self.length = 0
+        self._hasher = hashlib.blake2b(digest_size=16)
 
     def append(self, values: np.ndarray) -> None:
         """Add values at the end (converted to the spool's dtype)."""
-        self.handle.write(np.ascontiguousarray(values, dtype=self.dtype).tobytes())
+        data = np.ascontiguousarray(values, dtype=self.dtype).tobytes()
+        self.handle.write(data)
+        self._hasher.update(data)
         self.length += len(values)
+
+    def digest(self) -> str:
+        """blake2b (16 bytes, hex) of everything appended: the same as of the array it holds."""
+        return self._hasher.hexdigest()
 
     def copy_to(self, destination: BinaryIO) -> None:
         """Write the whole content to an open file."""
@@ -131,16 +140,25 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int]:
             raise FileFormatError(f"'{path}' is not a safetensors file (bad header length).")
         try:
             entries = json.loads(handle.read(size))
-        except ValueError as error:
-            raise FileFormatError(f"'{path}' has a damaged safetensors header: {error}.") from error
+        except (ValueError, RecursionError) as error:
+            raise FileFormatError(f"'{path}' has a damaged safetensors header: {error}.") from None
+    if not isinstance(entries, dict):
+        raise FileFormatError(f"'{path}' has a damaged safetensors header (not a JSON object).")
     return entries, 8 + size
 
 
-def _meta_document(path: Path, metadata: dict[str, str]) -> dict[str, Any]:
-    if _META_KEY not in metadata:
+def _meta_document(path: Path, metadata: Any) -> dict[str, Any]:
+    if not isinstance(metadata, dict) or not isinstance(metadata.get(_META_KEY), str):
         raise FileFormatError(f"'{path}' is a safetensors file but was not written by briskml.")
-    document = json.loads(metadata[_META_KEY])
-    if document.get("format") != FORMAT_NAME or document.get("format_version", 0) > FORMAT_VERSION:
+    try:
+        document = json.loads(metadata[_META_KEY])
+    except (ValueError, RecursionError) as error:
+        raise FileFormatError(f"'{path}' has a damaged briskml document: {error}.") from None
+    if not isinstance(document, dict):
+        raise FileFormatError(f"'{path}' has a damaged briskml document (not a JSON object).")
+    version = document.get("format_version", 0)
+    if document.get("format") != FORMAT_NAME or not isinstance(version, int) or \
+            version > FORMAT_VERSION:
         raise FileFormatError(
             f"'{path}' has format {document.get('format')!r} version "
             f"{document.get('format_version')!r}; this briskml reads {FORMAT_NAME!r} up to version "
@@ -149,15 +167,19 @@ def _meta_document(path: Path, metadata: dict[str, str]) -> dict[str, Any]:
     return document
 
 
-def _load_array(path: Path, name: str, entry: dict[str, Any], data_start: int,
+def _load_array(path: Path, name: str, entry: Any, data_start: int,
                 mmap: bool) -> np.ndarray:
-    if entry.get("dtype") not in _DTYPES:
+    if not isinstance(entry, dict) or entry.get("dtype") not in _DTYPES:
+        dtype_name = entry.get("dtype") if isinstance(entry, dict) else None
         raise FileFormatError(f"'{path}': array {name!r} has an unsupported dtype "
-                              f"{entry.get('dtype')!r}.")
+                              f"{dtype_name!r}.")
     dtype = np.dtype(_DTYPES[entry["dtype"]])
-    shape = tuple(entry["shape"])
-    begin, end = entry["data_offsets"]
-    size_ok = end - begin == int(np.prod(shape)) * dtype.itemsize
+    shape, offsets = entry.get("shape"), entry.get("data_offsets")
+    if not _whole_numbers(shape) or not _whole_numbers(offsets) or len(offsets) != 2:
+        raise FileFormatError(f"'{path}': array {name!r} has a damaged shape or offsets.")
+    shape = tuple(shape)
+    begin, end = offsets
+    size_ok = end - begin == math.prod(shape) * dtype.itemsize
     if not size_ok or data_start + end > path.stat().st_size:
         raise FileFormatError(f"'{path}': array {name!r} is truncated or has a bad size.")
     if end == begin:
@@ -167,3 +189,7 @@ def _load_array(path: Path, name: str, entry: dict[str, Any], data_start: int,
     with open(path, "rb") as handle:
         handle.seek(data_start + begin)
         return np.frombuffer(handle.read(end - begin), dtype=dtype).reshape(shape).copy()
+
+
+def _whole_numbers(values: Any) -> bool:
+    return isinstance(values, list) and all(type(value) is int and value >= 0 for value in values)

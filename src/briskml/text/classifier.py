@@ -33,7 +33,7 @@ from briskml.text.awd_lstm import (
 from briskml.text.classifier_model import AWDLSTMClassifier, classifier_config, classifier_splitter
 from briskml.text.data import TextData
 from briskml.text.text_learner import TextLearner
-from briskml.text.tokenizer import join_fields
+from briskml.text.tokenizer import clean_texts, join_fields
 
 PREDICT_BS = 64
 # fit_gradual's stages: (freeze_to argument, divisor of lr for the top group).
@@ -94,13 +94,16 @@ class TextClassifierLearner(TextLearner):
         named "text", else its only column of strings), a DataFrame in the caller's order and
         index with `prediction` and one `probability_<class>` column per class. Texts are run
         `bs` at a time, longest first internally; words outside the vocabulary read as xxunk.
+        Every form reads texts by one rule: a missing text (None, NaN) is an empty text, another
+        value its str(), with one BriskWarning that counts them (naming the column).
 
         Example:
             >>> learn.predict("Loved it!")                    # ('positive', {...})
             >>> learn.predict(df, text_cols="text").head()    # one row per review
         """
         if isinstance(item, str):
-            probabilities = self._run_model(self.pipeline.ids(item).unsqueeze(0))[0]
+            text = clean_texts([item])[0]   # an empty text is said, as in a list
+            probabilities = self._run_model(self.pipeline.ids(text).unsqueeze(0))[0]
             best = int(probabilities.argmax())
             return self.classes[best], dict(zip(self.classes, probabilities.tolist(), strict=True))
         if isinstance(item, pd.DataFrame):
@@ -123,6 +126,7 @@ class TextClassifierLearner(TextLearner):
         return self._prediction_frame(join_fields(rows, columns), rows.index, bs)
 
     def _prediction_frame(self, texts: list[str], index: pd.Index, bs: int) -> pd.DataFrame:
+        """Predictions of texts already read by `clean_texts` / `join_fields`."""
         probabilities = self._probabilities(texts, bs)
         frame = pd.DataFrame(index=index)
         frame["prediction"] = list(self.pipeline.decode(probabilities))
@@ -134,7 +138,7 @@ class TextClassifierLearner(TextLearner):
         """(len(texts), classes) probabilities in the texts' order, tokenised in parallel and
         run longest first."""
         check_positive_int(bs, "bs")
-        ids, offsets = self.pipeline.numericalize(texts, cache=False)
+        ids, offsets = self.pipeline.numericalize(texts, cache=False, checked=True)
         loader = self.pipeline.loader(ids, offsets, len(texts), bs)
         outputs = [self._run_model(tokens) for (tokens,) in loader]
         if not outputs:
@@ -161,8 +165,7 @@ def text_columns(rows: pd.DataFrame, text_cols: str | Sequence[str] | None = Non
         return columns
     if "text" in rows.columns:
         return ["text"]
-    strings = [name for name in rows.columns
-               if pd.api.types.is_string_dtype(rows[name].dtype) or rows[name].dtype == object]
+    strings = [name for name in rows.columns if _holds_text(rows[name])]
     if len(strings) == 1:
         return strings
     raise DataError(f"Name the column(s) of texts with text_cols=... (--text-col on the command "
@@ -170,11 +173,20 @@ def text_columns(rows: pd.DataFrame, text_cols: str | Sequence[str] | None = Non
                     f"strings; the columns are {[str(name) for name in rows.columns]}.")
 
 
+def _holds_text(values: pd.Series) -> bool:
+    """A column of strings: pandas' str dtype, or objects that are strings (missing ones aside)."""
+    if values.dtype == object:
+        return pd.api.types.infer_dtype(values, skipna=True) == "string"
+    return pd.api.types.is_string_dtype(values.dtype)
+
+
 def _texts_and_index(texts: Sequence[str] | pd.Series) -> tuple[list[str], pd.Index]:
+    """The texts read by the one rule (`clean_texts`) and the index the results take."""
     if isinstance(texts, pd.Series):
-        return [str(value) for value in texts.tolist()], texts.index
+        column = None if texts.name is None else str(texts.name)
+        return clean_texts(texts.tolist(), column), texts.index
     if isinstance(texts, (list, tuple)):
-        return [str(value) for value in texts], pd.RangeIndex(len(texts))
+        return clean_texts(texts), pd.RangeIndex(len(texts))
     raise DataError(f"predict takes a text, a list of texts, a Series or a DataFrame; got "
                     f"{type(texts).__name__}.")
 

@@ -9,7 +9,6 @@ Example:
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -21,19 +20,18 @@ import pandas as pd
 import torch
 
 from briskml.checks import check_positive_int
-from briskml.errors import ConfigError, FileFormatError
+from briskml.errors import ConfigError
 from briskml.frames import check_columns
 from briskml.splits import split as split_positions
 from briskml.splits import valid_col_mask
-from briskml.text.arrays import read_arrays, write_arrays
+from briskml.text.arrays import write_arrays
+from briskml.text.data_file import read_text_data
+from briskml.text.encoding import check_encoding_errors, decode_utf8, read_csv_utf8
 from briskml.text.labels import encode_labels
 from briskml.text.loaders import ClassificationLoader, LMLoader
 from briskml.text.pipeline import TextPipeline
 from briskml.text.tokenizer import BaseTokenizer, TokenizedCorpus, Tokenizer, join_fields
 from briskml.text.vocab import Vocab
-
-# The tokenizer state briskml 0.1.0 saved as arrays of a TextData file.
-_TOKENIZER_ARRAYS_0_1_0 = ("sentencepiece_model",)
 
 
 @dataclass(frozen=True)
@@ -133,9 +131,9 @@ class TextData:
         split, labels = _split_and_labels(df, label_col, valid_col, valid_pct, seed, for_lm,
                                           text_columns)
         tokenizer = tokenizer or Tokenizer()
-        texts = join_fields(df, text_columns)
+        texts = join_fields(df, text_columns)   # one warning for missing, empty, non-strings
         tokenizer.prepare([texts[i] for i in split[0].tolist()])
-        corpus = tokenizer.tokenize(texts, n_workers=n_workers)
+        corpus = tokenizer.tokenize(texts, n_workers=n_workers, checked=True)
         return cls._from_corpus(corpus, tokenizer, split, labels, vocab, max_vocab, min_freq,
                                 settings)
 
@@ -146,8 +144,10 @@ class TextData:
                  vocab: Vocab | None = None, tokenizer: BaseTokenizer | None = None,
                  bs: int = 64, seq_len: int = 72, backwards: bool = False,
                  max_vocab: int = 60000, min_freq: int = 2, n_workers: int | None = None,
-                 chunksize: int = 10_000) -> TextData:
-        """Like `from_df` for a CSV file, whose text is read `chunksize` rows at a time.
+                 chunksize: int = 10_000, encoding_errors: str = "strict") -> TextData:
+        """Like `from_df` for a CSV file, whose text is read `chunksize` rows at a time. Bytes
+        that are not UTF-8 are refused, naming the byte offset, unless `encoding_errors=
+        "replace"` (read as U+FFFD, with a warning).
 
         Example:
             >>> data = TextData.from_csv("texts.csv", "text", label_col="label",
@@ -156,21 +156,22 @@ class TextData:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"No such CSV file: '{path}'.")
+        check_encoding_errors(encoding_errors)
         text_columns = [text_cols] if isinstance(text_cols, str) else list(text_cols)
         columns = [column for column in (label_col, valid_col) if column is not None]
         tokenizer = tokenizer or Tokenizer()
         if not tokenizer.is_fitted:  # a subword model trains on text held in memory
-            frame = pd.read_csv(path, usecols=text_columns + columns)
+            frame = read_csv_utf8(path, text_columns + columns, encoding_errors)
             return cls.from_df(frame, text_columns, label_col, valid_col, valid_pct, seed, for_lm,
                                vocab, tokenizer, bs, seq_len, backwards, max_vocab, min_freq,
                                n_workers)
         settings = TextSettings(for_lm, bs, seq_len, backwards)
-        frame = pd.read_csv(path, usecols=columns) if columns else None
+        frame = read_csv_utf8(path, columns, encoding_errors) if columns else None
         # Check labels and split before the long part when there are columns to check.
         checked = None if frame is None else _split_and_labels(frame, label_col, valid_col,
                                                                valid_pct, seed, for_lm)
         corpus = tokenizer.tokenize_csv(path, text_columns, chunksize=chunksize,
-                                        n_workers=n_workers)
+                                        n_workers=n_workers, encoding_errors=encoding_errors)
         if checked is None:
             frame = pd.DataFrame(index=pd.RangeIndex(len(corpus)))
             checked = _split_and_labels(frame, None, None, valid_pct, seed, for_lm)
@@ -184,13 +185,15 @@ class TextData:
                     tokenizer: BaseTokenizer | None = None, vocab: Vocab | None = None,
                     bs: int = 64, seq_len: int = 72, backwards: bool = False,
                     max_vocab: int = 60000, min_freq: int = 2,
-                    n_workers: int | None = None) -> TextData:
+                    n_workers: int | None = None, encoding_errors: str = "strict") -> TextData:
         """Texts from the IMDb folder layout: `path/train/<class>/*.txt`, `path/test/<class>/...`.
 
         A classifier takes its labels from the folder names (`classes`, by default the folders
         found under both `train` and `valid`, so `train/unsup` is left out) and validates on
         `valid`. A language model (`for_lm=True`) uses every text under `train` and `valid`
         (unlabelled ones too; `include` limits the folders) and splits off a fresh `valid_pct`.
+        A file that is not UTF-8 is refused, naming it and the byte offset, unless
+        `encoding_errors="replace"` (its bad bytes are read as U+FFFD, with a warning).
 
         Example:
             >>> data_lm = TextData.from_folder("aclImdb", for_lm=True, valid_pct=0.1, seed=42)
@@ -199,6 +202,7 @@ class TextData:
         from briskml.text.folders import list_text_files
 
         settings = TextSettings(for_lm, bs, seq_len, backwards)
+        check_encoding_errors(encoding_errors)
         listing = list_text_files(Path(path), train, valid, classes, include, for_lm)
         tokenizer = tokenizer or Tokenizer()
         if for_lm:
@@ -208,8 +212,10 @@ class TextData:
         else:
             split = (listing.train_docs, listing.valid_docs)
             labels = encode_labels(pd.Series(listing.labels), split[0], "the class folders")
-        tokenizer.prepare(_read_texts([listing.files[i] for i in split[0].tolist()]))
-        corpus = tokenizer.tokenize_files(listing.files, n_workers=n_workers)
+        tokenizer.prepare(_read_texts([listing.files[i] for i in split[0].tolist()],
+                                      encoding_errors))
+        corpus = tokenizer.tokenize_files(listing.files, n_workers=n_workers,
+                                          encoding_errors=encoding_errors)
         return cls._from_corpus(corpus, tokenizer, split, labels, vocab, max_vocab, min_freq,
                                 settings)
 
@@ -250,8 +256,10 @@ class TextData:
                                     self.vocab.pad_id, settings.backwards)
 
     def add_test(self, texts: Sequence[str] | pd.Series) -> Any:
-        """Tokenise and numericalise new texts into `self.test` (sorted by length; see `order`)."""
-        ids, offsets = self.pipeline.numericalize(list(texts))
+        """Tokenise and numericalise new texts into `self.test` (sorted by length; see `order`).
+
+        Missing and empty texts are read as empty, with one warning that counts them."""
+        ids, offsets = self.pipeline.numericalize(texts)
         documents = np.arange(len(offsets) - 1)
         self.test = self._loader(documents, False, ids, offsets, labelled=False)
         return self.test
@@ -326,16 +334,18 @@ class TextData:
     @classmethod
     def load(cls, path: str | os.PathLike, tokenizer: BaseTokenizer | None = None,
              **settings: Any) -> TextData:
-        """Read a file written by `save` (memory-mapped); keyword arguments override bs etc."""
-        arrays, meta = read_arrays(path, mmap=True)
-        if meta.get("kind") != "text_data":
-            raise FileFormatError(f"'{path}' holds {meta.get('kind')!r}, not TextData.")
-        pipeline = TextPipeline.from_json(_pipeline_json(meta, arrays, f"'{path}'"), f"'{path}'",
-                                          tokenizer)
-        saved = TextSettings(**{**meta["settings"], **settings})
+        """Read a file written by `save` (memory-mapped); keyword arguments override bs etc.
+
+        Every part is checked first (`briskml.text.data_file`): a damaged or edited file is a
+        FileFormatError naming it and the field."""
+        arrays, pipeline, saved = read_text_data(path, tokenizer)
+        unknown = sorted(set(settings) - set(saved))
+        if unknown:
+            raise ConfigError(f"TextData.load takes {sorted(saved)} as keyword arguments; got "
+                              f"{unknown}.")
         return cls(arrays["ids"], arrays["offsets"], pipeline.vocab, pipeline.tokenizer,
                    arrays["train_docs"], arrays.get("valid_docs"), arrays.get("labels"),
-                   pipeline.classes, saved)
+                   pipeline.classes, TextSettings(**{**saved, **settings}))
 
     def __repr__(self) -> str:
         kind = "language model" if self.for_lm else f"classifier, {len(self.classes or [])} classes"
@@ -368,22 +378,6 @@ def _labels(df: pd.DataFrame, label_col: str | None, train_docs: np.ndarray, for
     return encode_labels(df[label_col], train_docs, f"label_col {label_col!r}")
 
 
-def _read_texts(paths: Sequence[Path]) -> Iterator[str]:
+def _read_texts(paths: Sequence[Path], encoding_errors: str) -> Iterator[str]:
     for path in paths:
-        yield Path(path).read_bytes().decode("utf-8", errors="replace")
-
-
-def _pipeline_json(meta: dict[str, Any], arrays: dict[str, np.ndarray], source: str
-                   ) -> dict[str, Any]:
-    """The saved pipeline; files of briskml 0.1.0 kept the vocabulary, the tokenizer's options
-    and the classes apart, and a trained tokenizer's state as arrays beside the tokens."""
-    if "pipeline" in meta:
-        return meta["pipeline"]
-    tokenizer = meta.get("tokenizer")
-    if not isinstance(tokenizer, dict) or "vocab" not in meta:
-        raise FileFormatError(f"{source} holds no vocabulary or tokenizer; save the data again.")
-    state = {name: base64.b64encode(np.asarray(arrays[name]).tobytes()).decode("ascii")
-             for name in _TOKENIZER_ARRAYS_0_1_0 if name in arrays}
-    return {"vocab": meta["vocab"], "tokenizer": {"settings": tokenizer, "state": state},
-            "backwards": meta.get("settings", {}).get("backwards", False),
-            "classes": meta.get("classes")}
+        yield decode_utf8(Path(path).read_bytes(), str(path), encoding_errors)

@@ -15,19 +15,22 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from briskml.errors import ConfigError, FileFormatError
+from briskml.schema import expect_bool, expect_dict, expect_key, expect_list, fail, in_file
 from briskml.text.loaders import ClassificationLoader
-from briskml.text.tokenizer import BaseTokenizer, tokenizer_from_json, upgrade_tokenizer_json
+from briskml.text.tokenizer import BaseTokenizer, check_tokenizer_json, tokenizer_from_json
 from briskml.text.vocab import Vocab
 
-_JSON_KEYS = ("vocab", "tokenizer", "backwards", "classes")
+# The most classes a saved classifier may name.
+MAX_CLASSES = 1 << 20
 
 
 class TextPipeline:
@@ -68,12 +71,14 @@ class TextPipeline:
         """1-D ids in reading order turned into the model's order, or back (its own inverse)."""
         return ids.flip(0) if self.backwards else ids
 
-    def numericalize(self, texts: Sequence[str], cache: bool | None = None
-                     ) -> tuple[Tensor, np.ndarray]:
+    def numericalize(self, texts: Sequence[Any], cache: bool | None = None,
+                     checked: bool = False) -> tuple[Tensor, np.ndarray]:
         """Every text tokenised (in parallel) and numericalised: flat int32 ids in reading order
         and the offsets of each text, as `ClassificationLoader` takes them. `cache` overrides the
-        tokenizer's token cache (predictions pass False: texts seen once are not worth keeping)."""
-        corpus = self.tokenizer.tokenize(list(texts), cache=cache)
+        tokenizer's token cache (predictions pass False: texts seen once are not worth keeping).
+        Missing and empty texts are read as empty, with one warning (see `tokenize`;
+        `checked=True`: the caller read them with `clean_texts` and warned already)."""
+        corpus = self.tokenizer.tokenize(texts, cache=cache, checked=checked)
         ids = torch.from_numpy(self.vocab.numericalize_corpus(corpus).astype(np.int32))
         return ids, corpus.offsets
 
@@ -121,17 +126,26 @@ class TextPipeline:
                 "backwards": self.backwards, "classes": self.classes}
 
     @classmethod
-    def from_json(cls, state: dict[str, Any], source: str = "the file",
-                  tokenizer: BaseTokenizer | None = None) -> TextPipeline:
-        """Rebuild what `to_json` wrote; `tokenizer` replaces the saved one (a tokenizer with
-        custom rules, which JSON names but cannot hold)."""
-        if not isinstance(state, dict) or any(key not in state for key in _JSON_KEYS):
-            raise FileFormatError(f"{source} holds no complete text pipeline (vocabulary, "
-                                  "tokenizer, direction, classes); export the model again.")
-        vocab = Vocab.from_dict(state["vocab"], f"the vocabulary in {source}")
+    def from_json(cls, state: Any, source: str | None = None,
+                  tokenizer: BaseTokenizer | None = None, field: str = "pipeline"
+                  ) -> TextPipeline:
+        """Rebuild what `to_json` wrote, checking every field first: a SchemaError names it by
+        its path (`pipeline.vocab.tokens[3]`; `field` is where the state sits), or, when `source`
+        (a file) is given, a FileFormatError names the file too. `tokenizer` replaces the saved
+        one (a tokenizer with custom rules, which JSON names but cannot hold); the saved one is
+        checked all the same."""
+        if source is not None:
+            with in_file(source, field):
+                return cls._from_checked_json(state, f"'{source}'", tokenizer, field)
+        return cls._from_checked_json(state, "the file", tokenizer, field)
+
+    @classmethod
+    def _from_checked_json(cls, state: Any, source: str, tokenizer: BaseTokenizer | None,
+                           field: str) -> TextPipeline:
+        parts = read_pipeline_json(state, field)
         if tokenizer is None:
-            tokenizer = tokenizer_from_json(state["tokenizer"], source)
-        return cls(tokenizer, vocab, state["classes"], bool(state["backwards"]))
+            tokenizer = tokenizer_from_json(parts.tokenizer, source, f"{field}.tokenizer")
+        return cls(tokenizer, parts.vocab, parts.classes, parts.backwards)
 
     def __repr__(self) -> str:
         task = "language model" if self.classes is None else f"{len(self.classes)} classes"
@@ -140,16 +154,56 @@ class TextPipeline:
                 f"{direction})")
 
 
+class PipelineJson(NamedTuple):
+    """A saved text pipeline's parts, checked: the vocabulary, the tokenizer's JSON (in today's
+    shape, not yet built), the direction and the classes."""
+
+    vocab: Vocab
+    tokenizer: dict[str, Any]
+    backwards: bool
+    classes: list[Any] | None
+
+
+def read_pipeline_json(state: Any, field: str = "pipeline") -> PipelineJson:
+    """The parts of what `TextPipeline.to_json` wrote, every field checked (a SchemaError names
+    it by its path under `field`); the tokenizer is checked but not built."""
+    state = expect_dict(state, field)
+    vocab = Vocab.from_dict(expect_key(state, "vocab", field), field=f"{field}.vocab")
+    tokenizer = check_tokenizer_json(expect_key(state, "tokenizer", field), f"{field}.tokenizer")
+    backwards = expect_bool(expect_key(state, "backwards", field), f"{field}.backwards")
+    classes = check_classes(expect_key(state, "classes", field), f"{field}.classes")
+    return PipelineJson(vocab, tokenizer, backwards, classes)
+
+
+def check_classes(value: Any, field: str) -> list[Any] | None:
+    """A saved pipeline's classes: null (a language model) or a list of at least two distinct
+    JSON scalars (strings, whole or finite numbers, booleans); a SchemaError names the field."""
+    if value is None:
+        return None
+    classes = expect_list(value, field, max_len=MAX_CLASSES)
+    if len(classes) < 2:
+        raise fail(field, f"must name at least 2 classes (or be null for a language model); got "
+                   f"{classes}")
+    seen: set[Any] = set()
+    for position, name in enumerate(classes):
+        if not isinstance(name, (str, int, float)) or (isinstance(name, float)
+                                                        and not math.isfinite(name)):
+            raise fail(f"{field}[{position}]", f"must be a string, a finite number or true/false"
+                       f"; got {name!r}")
+        if name in seen:
+            raise fail(f"{field}[{position}]", f"repeats the class {name!r}; classes must be "
+                       "distinct")
+        seen.add(name)
+    return classes
+
+
 def pipeline_json_from_0_1_0(extra: Any, source: str) -> dict[str, Any]:
     """The pipeline JSON of a text model exported by briskml 0.1.0, from its "extra" (vocab,
     tokenizer, backwards, and classes for a classifier), or a FileFormatError asking for a new
-    export."""
-    try:
-        return {"vocab": extra["vocab"],
-                "tokenizer": upgrade_tokenizer_json(extra["tokenizer"], source),
-                "backwards": bool(extra.get("backwards", False)),
-                "classes": extra.get("classes")}
-    except (KeyError, TypeError, AttributeError, FileFormatError) as error:
+    export. `TextPipeline.from_json` checks the fields (and names 0.1.0's rules anew)."""
+    if not isinstance(extra, dict) or "vocab" not in extra or "tokenizer" not in extra:
         raise FileFormatError(f"'{source}' was exported by briskml 0.1.0 but lacks the "
                               "vocabulary or tokenizer that version stored; export it again "
-                              "with this briskml.") from error
+                              "with this briskml.")
+    return {"vocab": extra["vocab"], "tokenizer": extra["tokenizer"],
+            "backwards": extra.get("backwards", False), "classes": extra.get("classes")}

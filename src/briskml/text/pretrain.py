@@ -19,35 +19,43 @@ import pandas as pd
 from briskml.errors import DataError
 from briskml.text.awd_lstm import AWDLSTMConfig
 from briskml.text.data import TextData
+from briskml.text.encoding import check_encoding_errors, read_utf8_files
 from briskml.text.lm_learner import LanguageModelLearner, language_model_learner
-from briskml.text.tokenizer import BaseTokenizer
+from briskml.text.tokenizer import BaseTokenizer, clean_texts
 
 # A top-level WikiText heading (" = Title = "), where a new article starts.
 _WIKITEXT_HEADING = re.compile(r"^ = [^=].* = $")
 _BLANK_LINES = re.compile(r"\n\s*\n")
 
 
-def read_corpus(corpus: str | os.PathLike | Iterable[str]) -> list[str]:
+def read_corpus(corpus: str | os.PathLike | Iterable[str],
+                encoding_errors: str = "strict") -> list[str]:
     """Documents from a text file, a folder of .txt files, or a sequence of texts.
 
     A WikiText file is split into its articles (at " = Title = " lines); another text file into
-    paragraphs (at blank lines); a folder gives one document per .txt file under it.
+    paragraphs (at blank lines); a folder gives one document per .txt file under it. A file that
+    is not UTF-8 is refused, naming it and the byte offset, unless `encoding_errors="replace"`
+    (read as U+FFFD, with a warning). In a sequence, missing (None, NaN) and empty texts are
+    left out and other values read as their str(), with one warning that counts them.
     """
+    check_encoding_errors(encoding_errors)
     if isinstance(corpus, (str, os.PathLike)):
         path = Path(corpus)
         if path.is_dir():
             files = sorted(path.rglob("*.txt"))
             if not files:
                 raise DataError(f"The folder '{path}' holds no .txt files.")
-            return [file.read_bytes().decode("utf-8", errors="replace") for file in files]
+            return read_utf8_files(files, encoding_errors)
         if not path.is_file():
             raise FileNotFoundError(f"No such file or folder: '{path}'. Pass a text file, a "
                                     "folder of .txt files or a list of texts.")
-        return split_documents(path.read_text(encoding="utf-8", errors="replace"))
-    texts = [str(text) for text in corpus]
+        return split_documents(read_utf8_files([path], encoding_errors)[0])
+    texts = clean_texts(corpus, outcome="they are left out of the corpus")
+    texts = [text for text in texts if text.strip()]
     if not texts:
         raise DataError("The corpus is empty; give at least a few documents of text.")
     return texts
+
 
 
 def split_documents(text: str) -> list[str]:
@@ -72,7 +80,7 @@ def pretrain_lm(corpus: str | os.PathLike | Sequence[str], out: str | os.PathLik
                 drop_mult: float = 1.0, valid_pct: float = 0.1, max_vocab: int = 60000,
                 min_freq: int = 2, tokenizer: BaseTokenizer | None = None,
                 moms: Sequence[float] | None = None, backwards: bool = False,
-                overwrite: bool = False,
+                overwrite: bool = False, encoding_errors: str = "strict",
                 **learner_kwargs: Any) -> LanguageModelLearner:
     """Train an AWD-LSTM language model on `corpus` with one cycle of `epochs` and export it with
     its vocabulary and tokenizer to `out`, ready for `language_model_learner(pretrained=out)`.
@@ -81,7 +89,8 @@ def pretrain_lm(corpus: str | os.PathLike | Sequence[str], out: str | os.PathLik
     or a sequence of texts; `valid_pct` of the documents are held out to report perplexity.
     `backwards=True` trains a model that reads each document right to left (the backward half of
     the paper's ensemble). An existing `out` is refused (before any training) unless
-    `overwrite=True`.
+    `overwrite=True`. A corpus file that is not UTF-8 is refused, naming the byte offset, unless
+    `encoding_errors="replace"`.
     `moms` defaults to ULMFiT's (0.8, 0.7, 0.8). `learner_kwargs` go to the learner (device,
     progress, callbacks ...).
 
@@ -94,7 +103,7 @@ def pretrain_lm(corpus: str | os.PathLike | Sequence[str], out: str | os.PathLik
     if target.exists() and not overwrite:
         raise FileExistsError(f"'{target}' already exists; pass overwrite=True to replace it, or "
                               "choose another `out`.")
-    documents = read_corpus(corpus)
+    documents = read_corpus(corpus, encoding_errors)
     data = TextData.from_df(pd.DataFrame({"text": documents}), "text", for_lm=True,
                             valid_pct=valid_pct, seed=seed, tokenizer=tokenizer, bs=bs,
                             seq_len=seq_len, max_vocab=max_vocab, min_freq=min_freq,

@@ -21,6 +21,7 @@ from briskml.checkpoint import load_model_state
 from briskml.errors import ConfigError
 from briskml.learner import Learner, Splitter
 from briskml.losses import cross_entropy_flat
+from briskml.schema import in_file
 from briskml.text.awd_lstm import AWDLSTMConfig
 from briskml.text.callbacks import ActivationRegularizer, ResetHiddenState
 from briskml.text.memory import keep_freed_memory
@@ -30,6 +31,7 @@ from briskml.text.transfer import (
     check_architecture,
     check_direction,
     check_same_vocab,
+    exported_text_pipeline,
     read_text_weights,
     write_encoder,
 )
@@ -144,10 +146,23 @@ class TextLearner(Learner):
 
     # ----- export --------------------------------------------------------------------------------
     @classmethod
+    def check_export(cls, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
+                     source: str) -> None:
+        """Refuse an export whose text pipeline does not fit its model, before the model is
+        built: every field of meta["pipeline"] is checked (types, ranges, sizes), then the
+        vocabulary's length against model.config's vocab_size and the embedding's rows, xxpad's
+        index against pad_token, and the classes against n_classes (null for a language model).
+        A FileFormatError names `source`, the field and both numbers."""
+        with in_file(source, "pipeline"):
+            exported_text_pipeline(meta, cls.kind, shapes)
+
+    @classmethod
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,
                      device: str | torch.device | None) -> TextLearner:
-        """A learner for inference from an export's JSON: the pipeline from meta["pipeline"]."""
-        pipeline = TextPipeline.from_json(meta.get("pipeline"), "the exported learner")
+        """A learner for inference from an export's JSON: the pipeline from meta["pipeline"],
+        checked against the model as `check_export` does (a SchemaError names the field)."""
+        shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+        pipeline = exported_text_pipeline(meta, cls.kind, shapes)
         return cls(None, model, pipeline=pipeline, device=device, progress=False)
 
     @classmethod

@@ -6,12 +6,17 @@ holds the same encoder under "model.encoder.*", so either can feed `load_encoder
 language model can feed `pretrained=`. Exports of both file formats are read (2: the text
 pipeline's JSON under "pipeline"; 1, briskml 0.1.0: its parts under "extra"); every file stores
 its tokenizer as `BaseTokenizer.to_json` writes it.
+
+Every file is checked before anything is built from it: its JSON field by field, its vocabulary
+against the model's sizes, and its tensors' shapes against both (a FileFormatError names the file
+and the field, e.g. `'lm.brisk' is damaged or was edited: field 'pipeline.vocab.tokens' has 124
+tokens but the embedding (weights 'encoder.embedding.weight') has 123 rows`).
 """
 
 from __future__ import annotations
 
 import os
-import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,18 +27,32 @@ from torch import Tensor, nn
 
 from briskml.checkpoint import load_model_state
 from briskml.download import download
-from briskml.errors import BriskWarning, ConfigError, DataError, FileFormatError
+from briskml.errors import ConfigError, DataError, FileFormatError, warn
 from briskml.persist import read_bundle, write_bundle
+from briskml.schema import (
+    expect_bool,
+    expect_dict,
+    expect_int,
+    expect_key,
+    expect_optional,
+    fail,
+    in_file,
+)
 from briskml.text.awd_lstm import ARCHITECTURE_FIELDS, AWDLSTMConfig
-from briskml.text.pipeline import pipeline_json_from_0_1_0
-from briskml.text.tokenizer import BaseTokenizer, upgrade_tokenizer_json
-from briskml.text.vocab import Vocab
+from briskml.text.pipeline import TextPipeline, pipeline_json_from_0_1_0, read_pipeline_json
+from briskml.text.tokenizer import BaseTokenizer, check_tokenizer_json
+from briskml.text.vocab import MAX_TOKENS, Vocab
 
 ENCODER_CONTENT = "text_encoder"
 TEXT_KINDS = ("text_lm", "text_classifier")
 # What must agree for an encoder's weights to fit (the decoder's options do not matter).
 ENCODER_FIELDS = ("emb_sz", "n_hid", "n_layers", "pad_token")
 _URL_SCHEMES = ("http://", "https://", "file://")
+# The largest layer size and number of LSTM layers a file may ask for.
+MAX_LAYER_SIZE = 1 << 16
+MAX_LAYERS = 64
+_EMBEDDING = "encoder.embedding.weight"
+_FIX = "Save or export it again."
 
 
 @dataclass
@@ -75,50 +94,177 @@ def resolve_source(source: str | os.PathLike) -> Path:
 
 
 def read_text_weights(path: str | os.PathLike, need_decoder: bool = False) -> TextWeights:
-    """The encoder (and, for an exported language model, decoder) tensors of a text model file.
+    """The encoder (and, for an exported language model, decoder) tensors of a text model file,
+    checked against its JSON before they are returned (a FileFormatError names the file and the
+    field otherwise).
 
     Keys come back without their file prefix: "encoder.*", "decoder.*".
     """
     tensors, meta = read_bundle(path)
     content, kind = meta.get("content"), meta.get("kind")
     if content == ENCODER_CONTENT and not need_decoder:
-        tokenizer = meta.get("tokenizer")
-        if tokenizer is not None:
-            tokenizer = upgrade_tokenizer_json(tokenizer, f"'{path}'")
-        return TextWeights(_strip(tensors, ""), meta["config"], _vocab(meta["vocab"], path),
-                           tokenizer, str(path), meta.get("backwards"))
+        with in_file(str(path), "encoder file", _FIX):
+            return _encoder_file_weights(tensors, meta, str(path))
     allowed = ("text_lm",) if need_decoder else TEXT_KINDS
     if content != "learner" or kind not in allowed:
         found = f"an exported {kind!r} learner" if content == "learner" else f"a {content!r} file"
         wanted = "an exported language model" if need_decoder else \
             "an encoder from save_encoder or an exported language model"
         raise FileFormatError(f"'{path}' is {found}; expected {wanted}.")
-    config = meta["model"]["config"]
-    if kind == "text_classifier":
-        config = config["encoder"]
-    pipeline = exported_pipeline_json(meta, str(path))
-    return TextWeights(_strip(tensors, "model."), config, _vocab(pipeline["vocab"], path),
-                       pipeline["tokenizer"], str(path), pipeline["backwards"])
+    with in_file(str(path), "model", _FIX):
+        return _exported_weights(tensors, meta, kind, str(path), need_decoder)
+
+
+def _encoder_file_weights(tensors: dict[str, Tensor], meta: dict[str, Any],
+                          source: str) -> TextWeights:
+    config = check_encoder_config(expect_key(meta, "config", ""), "config")
+    vocab = Vocab.from_dict(expect_key(meta, "vocab", ""), field="vocab")
+    tokenizer = expect_optional(meta.get("tokenizer"), "tokenizer", check_tokenizer_json)
+    backwards = expect_optional(meta.get("backwards"), "backwards", expect_bool)
+    _check_pad(vocab, config["pad_token"], "config.pad_token", "vocab")
+    check_shapes(_shapes(tensors), encoder_shapes(config, len(vocab)), exact=True)
+    return TextWeights(dict(tensors), config, vocab, tokenizer, source, backwards)
+
+
+def _exported_weights(tensors: dict[str, Tensor], meta: dict[str, Any], kind: str, source: str,
+                      need_decoder: bool) -> TextWeights:
+    model_tensors = _strip(tensors, "model.")
+    parts = read_pipeline_json(exported_pipeline_json(meta, source), "pipeline")
+    model = expect_dict(expect_key(meta, "model", ""), "model")
+    config = check_fits_model(parts.vocab, parts.classes, expect_key(model, "config", "model"),
+                              kind, _shapes(model_tensors))
+    expected = encoder_shapes(config, len(parts.vocab))
+    if need_decoder:
+        expected.update(decoder_shapes(config, len(parts.vocab)))
+    check_shapes(_shapes(model_tensors), expected, exact=False)
+    return TextWeights(model_tensors, config, parts.vocab, parts.tokenizer, source,
+                       parts.backwards)
 
 
 def exported_pipeline_json(meta: dict[str, Any], source: str) -> dict[str, Any]:
     """The text pipeline JSON of an exported text learner of either file format: 2 keeps it
-    under "pipeline", 1 (briskml 0.1.0) its parts under "extra"."""
+    under "pipeline", 1 (briskml 0.1.0) its parts under "extra" (checked by the reader)."""
     if meta.get("export_version", 1) == 1:
         return pipeline_json_from_0_1_0(meta.get("extra"), source)
-    pipeline = meta.get("pipeline")
-    if not isinstance(pipeline, dict) or "vocab" not in pipeline or "tokenizer" not in pipeline:
-        raise FileFormatError(f"'{source}' holds no text pipeline (vocabulary and tokenizer); "
-                              "export the model again.")
+    return expect_key(meta, "pipeline", "")
+
+
+def exported_text_pipeline(meta: dict[str, Any], kind: str,
+                           shapes: Mapping[str, tuple[int, ...]]) -> TextPipeline:
+    """The pipeline of an exported text learner, built after its JSON is checked field by field
+    and against the model's config and tensor `shapes` (keys without "model."): a SchemaError
+    names the field otherwise."""
+    pipeline = TextPipeline.from_json(expect_key(meta, "pipeline", ""), field="pipeline")
+    model = expect_dict(expect_key(meta, "model", ""), "model")
+    check_fits_model(pipeline.vocab, pipeline.classes, expect_key(model, "config", "model"),
+                     kind, shapes)
     return pipeline
+
+
+# ----- what files must agree on ------------------------------------------------------------------
+def check_encoder_config(config: Any, field: str, language_model: bool = False
+                         ) -> dict[str, Any]:
+    """An AWD-LSTM config as a file holds it, its sizes checked (emb_sz, n_hid, n_layers,
+    pad_token; a language model's tie_weights and out_bias too); a SchemaError names the
+    field."""
+    config = expect_dict(config, field)
+    checked = {name: expect_int(expect_key(config, name, field), f"{field}.{name}", 1,
+                                MAX_LAYER_SIZE) for name in ("emb_sz", "n_hid")}
+    checked["n_layers"] = expect_int(expect_key(config, "n_layers", field), f"{field}.n_layers",
+                                     1, MAX_LAYERS)
+    checked["pad_token"] = expect_int(expect_key(config, "pad_token", field),
+                                      f"{field}.pad_token", 0)
+    for name in ("tie_weights", "out_bias"):
+        if language_model or name in config:
+            checked[name] = expect_bool(expect_key(config, name, field), f"{field}.{name}")
+    return {**config, **checked}
+
+
+def check_fits_model(vocab: Vocab, classes: list[Any] | None, model_config: Any, kind: str,
+                     shapes: Mapping[str, tuple[int, ...]]) -> dict[str, Any]:
+    """Cross-check an exported text learner's pipeline with its model (`model_config`, already
+    a valid config of `kind`) and tensor `shapes`: vocabulary length = vocab_size = embedding
+    rows, xxpad at pad_token, as many classes as outputs (none for a language model). Returns
+    the encoder's config; a SchemaError names the field and both numbers otherwise."""
+    model_config = expect_dict(model_config, "model.config")
+    if kind == "text_classifier":
+        field = "model.config.encoder"
+        encoder = expect_key(model_config, "encoder", "model.config")
+        n_classes = expect_int(expect_key(model_config, "n_classes", "model.config"),
+                               "model.config.n_classes", 2)
+        if classes is None or len(classes) != n_classes:
+            found = "null" if classes is None else f"{len(classes)} classes"
+            raise fail("pipeline.classes", f"holds {found} but the model has {n_classes} "
+                       "outputs (model.config.n_classes)")
+    else:
+        field, encoder = "model.config", model_config
+        if classes is not None:
+            raise fail("pipeline.classes", f"must be null for a language model; got "
+                       f"{len(classes)} classes")
+    config = check_encoder_config(encoder, field, language_model=kind == "text_lm")
+    embedding = shapes.get(_EMBEDDING)
+    if embedding is None or len(embedding) != 2:
+        raise fail(f"weights['{_EMBEDDING}']", f"must be a 2-D embedding; got {embedding}")
+    if len(vocab) != embedding[0]:
+        raise fail("pipeline.vocab.tokens", f"has {len(vocab)} tokens but the embedding "
+                   f"(weights '{_EMBEDDING}') has {embedding[0]} rows")
+    vocab_size = expect_int(expect_key(config, "vocab_size", field), f"{field}.vocab_size", 1,
+                            MAX_TOKENS)
+    if len(vocab) != vocab_size:
+        raise fail("pipeline.vocab.tokens", f"has {len(vocab)} tokens but {field}.vocab_size is "
+                   f"{vocab_size}")
+    _check_pad(vocab, config["pad_token"], f"{field}.pad_token", "pipeline.vocab")
+    return config
+
+
+def _check_pad(vocab: Vocab, pad_token: int, field: str, vocab_field: str) -> None:
+    if vocab.pad_id != pad_token:
+        raise fail(field, f"is {pad_token} but {vocab_field} has xxpad at index {vocab.pad_id}")
+
+
+def encoder_shapes(config: Mapping[str, Any], vocab_size: int) -> dict[str, tuple[int, ...]]:
+    """The encoder's tensor shapes ("encoder.*") for an AWD-LSTM `config` and vocabulary size."""
+    sizes = AWDLSTMConfig(emb_sz=config["emb_sz"], n_hid=config["n_hid"],
+                          n_layers=config["n_layers"]).layer_sizes()
+    shapes: dict[str, tuple[int, ...]] = {_EMBEDDING: (vocab_size, config["emb_sz"])}
+    for layer, (input_size, hidden_size) in enumerate(sizes):
+        gates = 4 * hidden_size
+        shapes.update({f"encoder.layers.{layer}.weight_ih": (gates, input_size),
+                       f"encoder.layers.{layer}.weight_hh": (gates, hidden_size),
+                       f"encoder.layers.{layer}.bias_ih": (gates,),
+                       f"encoder.layers.{layer}.bias_hh": (gates,)})
+    return shapes
+
+
+def decoder_shapes(config: Mapping[str, Any], vocab_size: int) -> dict[str, tuple[int, ...]]:
+    """A language model's decoder shapes ("decoder.*")."""
+    shapes: dict[str, tuple[int, ...]] = {"decoder.weight": (vocab_size, config["emb_sz"])}
+    if config.get("out_bias", True):
+        shapes["decoder.bias"] = (vocab_size,)
+    return shapes
+
+
+def check_shapes(found: Mapping[str, tuple[int, ...]], expected: Mapping[str, tuple[int, ...]],
+                 exact: bool) -> None:
+    """Every expected tensor is there with its shape (and, when `exact`, nothing else is); a
+    SchemaError names the tensor and both shapes."""
+    for key, shape in expected.items():
+        if key not in found:
+            raise fail(f"weights['{key}']", f"is missing; the config needs shape {shape}")
+        if tuple(found[key]) != shape:
+            raise fail(f"weights['{key}']", f"has shape {tuple(found[key])} but the config and "
+                       f"vocabulary need {shape}")
+    extra = sorted(set(found) - set(expected)) if exact else []
+    if extra:
+        raise fail(f"weights['{extra[0]}']", "is not part of an AWD-LSTM encoder")
+
+
+def _shapes(tensors: Mapping[str, Tensor]) -> dict[str, tuple[int, ...]]:
+    return {key: tuple(value.shape) for key, value in tensors.items()}
 
 
 def _strip(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
     return {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
-
-
-def _vocab(document: dict[str, Any], path: str | os.PathLike) -> Vocab:
-    return Vocab.from_dict(document, f"the vocabulary in '{path}'")
 
 
 def write_encoder(path: Path, encoder: nn.Module, config: AWDLSTMConfig, vocab: Vocab,
@@ -176,11 +322,11 @@ def warn_if_other_tokenizer(tokenizer: BaseTokenizer, found: dict[str, Any] | No
     """A pretrained model read text split differently: say so, it will transfer poorly."""
     if found is None:
         return
-    settings = upgrade_tokenizer_json(found, source)["settings"]
+    with in_file(source, "tokenizer", _FIX):
+        settings = check_tokenizer_json(found)["settings"]
     if settings != tokenizer.options():
-        warnings.warn(f"'{source}' was trained on text tokenised with {settings}, but this data "
-                      f"uses {tokenizer.options()}; words split differently transfer poorly.",
-                      BriskWarning, stacklevel=3)
+        warn(f"'{source}' was trained on text tokenised with {settings}, but this data uses "
+             f"{tokenizer.options()}; words split differently transfer poorly.")
 
 
 # ----- vocabulary mapping ---------------------------------------------------------------------
@@ -239,6 +385,5 @@ def check_vocabulary_covers(data: Any, encoder: str, texts: str, fix: str) -> No
                         f"{encoder} ({len(data.vocab):,} tokens), which was learnt on other "
                         f"text; {fix}.")
     if share > WARN_UNKNOWN_SHARE:
-        warnings.warn(f"{share:.0%} of the tokens of {texts} are unknown to the vocabulary of "
-                      f"{encoder} and read as xxunk; to do better, {fix}.", BriskWarning,
-                      stacklevel=3)
+        warn(f"{share:.0%} of the tokens of {texts} are unknown to the vocabulary of {encoder} "
+             f"and read as xxunk; to do better, {fix}.")

@@ -15,11 +15,24 @@ from torch import Tensor
 from briskml.checks import check_positive_int, is_int
 from briskml.errors import ConfigError, FileFormatError
 from briskml.persist import write_json
+from briskml.schema import (
+    expect_dict,
+    expect_int,
+    expect_key,
+    expect_list,
+    expect_str,
+    fail,
+    in_file,
+)
 from briskml.text.tokenizer.corpus import TokenizedCorpus
 from briskml.text.tokenizer.rules import PAD, SPECIAL_TOKENS, UNK
 
 _FORMAT = "briskml.vocab"
 _VERSION = 1
+# The most tokens a saved vocabulary may hold (fastai keeps 60,000; ids are int32 beyond 65,536),
+# and the most special tokens.
+MAX_TOKENS = 1 << 24
+MAX_SPECIAL_TOKENS = 64
 
 
 class Vocab:
@@ -124,12 +137,15 @@ class Vocab:
                 "special_tokens": list(self.special_tokens)}
 
     @classmethod
-    def from_dict(cls, document: dict[str, Any], source: str = "the vocab") -> Vocab:
-        """Rebuild from `to_dict()`."""
-        if document.get("format") != _FORMAT or document.get("format_version", 0) > _VERSION:
-            raise FileFormatError(f"{source} is not a briskml vocabulary (format "
-                                  f"{document.get('format')!r}); save one with Vocab.save.")
-        return cls(document["tokens"], document["special_tokens"])
+    def from_dict(cls, document: Any, source: str | None = None, field: str = "vocab") -> Vocab:
+        """Rebuild from `to_dict()`, checking every field first: a SchemaError names it by its
+        path (`field`.tokens[3]), or, when `source` (a file) is given, a FileFormatError names
+        the file too."""
+        if source is not None:
+            with in_file(source, "vocabulary", "Save the vocabulary again."):
+                return cls.from_dict(document, None, field)
+        tokens, special_tokens = check_vocab_dict(document, field)
+        return cls(tokens, special_tokens)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the vocabulary as JSON, atomically."""
@@ -141,13 +157,54 @@ class Vocab:
         path = Path(path)
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as error:
-            raise FileFormatError(f"'{path}' is not a JSON vocabulary: {error}.") from error
-        return cls.from_dict(document, f"'{path}'")
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
+            raise FileFormatError(f"'{path}' is not a JSON vocabulary: {error}.") from None
+        return cls.from_dict(document, str(path))
 
     def __repr__(self) -> str:
         preview = " ".join(self.tokens[len(self.special_tokens):][:8])
         return f"Vocab({len(self)} tokens: {preview} ...)"
+
+
+def check_vocab_dict(document: Any, field: str = "vocab") -> tuple[list[str], list[str]]:
+    """(tokens, special tokens) of a saved vocabulary, checked field by field: distinct strings,
+    at most MAX_TOKENS, starting with its special tokens, which include xxunk and xxpad (a
+    SchemaError names the field otherwise)."""
+    document = expect_dict(document, field)
+    if document.get("format") != _FORMAT:
+        raise fail(f"{field}.format", f"must be {_FORMAT!r}: this is not a briskml vocabulary "
+                   f"(save one with Vocab.save); got {document.get('format')!r}")
+    version = expect_int(document.get("format_version", _VERSION), f"{field}.format_version", 1)
+    if version > _VERSION:
+        raise fail(f"{field}.format_version", f"is {version}, from a newer briskml (this one "
+                   f"reads up to {_VERSION}); upgrade briskml")
+    tokens = _distinct_strings(expect_key(document, "tokens", field), f"{field}.tokens",
+                               MAX_TOKENS)
+    specials = _distinct_strings(expect_key(document, "special_tokens", field),
+                                 f"{field}.special_tokens", MAX_SPECIAL_TOKENS)
+    for needed in (UNK, PAD):
+        if needed not in specials:
+            raise fail(f"{field}.special_tokens", f"must include {needed!r} (unknown words and "
+                       f"padding); got {specials[:10]}")
+    for position, special in enumerate(specials):
+        if position >= len(tokens) or tokens[position] != special:
+            found = tokens[position] if position < len(tokens) else "nothing"
+            raise fail(f"{field}.tokens[{position}]", f"must be the special token {special!r} "
+                       f"(a vocabulary starts with its special tokens); got {found!r}")
+    return tokens, specials
+
+
+def _distinct_strings(value: Any, field: str, max_len: int) -> list[str]:
+    values = expect_list(value, field, max_len=max_len)
+    seen: dict[str, int] = {}
+    for position, token in enumerate(values):
+        if not isinstance(token, str):
+            expect_str(token, f"{field}[{position}]")
+        first = seen.setdefault(token, position)
+        if first != position:
+            raise fail(f"{field}[{position}]", f"repeats {token[:40]!r}, already at index "
+                       f"{first}; the tokens must be distinct")
+    return values
 
 
 def _check_tokens(tokens: list[str], special_tokens: tuple[str, ...]) -> None:

@@ -15,9 +15,10 @@ from spacy.symbols import ORTH
 
 from briskml.errors import BriskWarning, ConfigError, DataError
 from briskml.text import Tokenizer
-from briskml.text.tokenizer.base import BATCH_SIZE, clean_text
+from briskml.text.tokenizer.base import BATCH_SIZE
 from briskml.text.tokenizer.engine import WordEngine
 from briskml.text.tokenizer.rules import SPECIAL_TOKENS, fix_html
+from briskml.text.tokenizer.texts import clean_text
 
 from ..conftest import PEERS_RESULTS, make_reviews
 
@@ -68,7 +69,7 @@ def test_language_without_whitespace_segmentation_uses_spacy_directly():
 
 
 def test_empty_and_missing_texts_are_kept_as_xxbos_and_counted(tokenizer):
-    with pytest.warns(BriskWarning, match="3 of 4 texts are empty or missing"):
+    with pytest.warns(BriskWarning, match="3 of 4 texts are missing or empty"):
         corpus = tokenizer.tokenize(["", None, float("nan"), "fine"], cache=False)
     assert [corpus[i] for i in range(3)] == [["xxbos"]] * 3
     assert corpus[3] == ["xxbos", "fine"]
@@ -108,7 +109,8 @@ def test_a_damaged_cache_entry_is_recomputed(tokenizer, token_cache):
     expected = tokenizer.tokenize(["Some text."])[0]
     entry = next(token_cache.glob("*.safetensors"))
     entry.write_bytes(b"garbage")
-    assert Tokenizer().tokenize(["Some text."])[0] == expected
+    with pytest.warns(BriskWarning, match="token cache entry .* is damaged"):
+        assert Tokenizer().tokenize(["Some text."])[0] == expected
 
 
 def test_cache_file_is_plain_safetensors(tokenizer, token_cache):
@@ -127,12 +129,16 @@ def test_tokenize_csv_reads_in_chunks_and_matches_the_dataframe(tokenizer, tmp_p
     assert list(from_csv) == list(from_df)
 
 
-def test_tokenize_files_warns_naming_files_that_are_not_utf8(tokenizer, tmp_path):
+def test_tokenize_files_refuses_files_that_are_not_utf8_unless_asked_to_replace(tokenizer,
+                                                                               tmp_path):
     good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
     good.write_text("Fine text.", encoding="utf-8")
     bad.write_bytes(b"caf\xe9 au lait")
+    with pytest.raises(DataError, match=r"bad\.txt' is not valid UTF-8: the byte\(s\) 0xE9 at "
+                                        r"byte offset 3 \(line 1\)"):
+        tokenizer.tokenize_files([good, bad])
     with pytest.warns(BriskWarning, match="bad.txt"):
-        corpus = tokenizer.tokenize_files([good, bad])
+        corpus = tokenizer.tokenize_files([good, bad], encoding_errors="replace")
     assert corpus[0] == ["xxbos", "xxmaj", "fine", "text", "."]
     assert "\ufffd" in "".join(corpus[1]) and corpus[1][-2:] == ["au", "lait"]
 
@@ -260,8 +266,12 @@ def test_files_tokenised_in_parallel_keep_order_and_name_bad_files(tmp_path):
         paths.append(tmp_path / f"{number:04d}.txt")
         paths[-1].write_text(text, encoding="utf-8")
     paths[BATCH_SIZE + 3].write_bytes(b"na\xefve review")  # in the second batch
+    with pytest.raises(DataError, match=f"{BATCH_SIZE + 3:04d}.txt' is not valid UTF-8"):
+        Tokenizer().tokenize_files(paths, n_workers=2, cache=False)   # raised in a worker
     with pytest.warns(BriskWarning, match=f"{BATCH_SIZE + 3:04d}.txt"):
-        parallel = Tokenizer().tokenize_files(paths, n_workers=2, cache=False)
+        parallel = Tokenizer().tokenize_files(paths, n_workers=2, cache=False,
+                                              encoding_errors="replace")
     with pytest.warns(BriskWarning):
-        serial = Tokenizer().tokenize_files(paths, n_workers=1, cache=False)
+        serial = Tokenizer().tokenize_files(paths, n_workers=1, cache=False,
+                                            encoding_errors="replace")
     assert list(parallel) == list(serial) and len(parallel) == len(paths)

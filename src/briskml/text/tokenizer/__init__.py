@@ -3,7 +3,8 @@ run in parallel and cached, with their special tokens, rules and one way of bein
 
 | module | what it holds |
 | --- | --- |
-| `base` | `BaseTokenizer` (inputs, cache), the kind registry, `tokenizer_from_json` |
+| `base` | `BaseTokenizer` (inputs, cache), the kind registry, `tokenizer_from_json` (checked) |
+| `texts` | the one rule for reading values as texts (missing, empty, not strings), `join_fields` |
 | `word` | `Tokenizer`, the lessons' word tokenizer |
 | `subword` | `SentencePieceTokenizer` |
 | `rules` | special tokens, pre-rules, capitals, decoding |
@@ -22,7 +23,7 @@ Example:
 
 from briskml.text.tokenizer.base import (
     BaseTokenizer,
-    join_fields,
+    check_tokenizer_json,
     register_tokenizer,
     tokenizer_from_json,
     upgrade_tokenizer_json,
@@ -30,14 +31,18 @@ from briskml.text.tokenizer.base import (
 from briskml.text.tokenizer.corpus import TokenizedCorpus
 from briskml.text.tokenizer.rules import SPECIAL_TOKENS
 from briskml.text.tokenizer.subword import SentencePieceTokenizer
+from briskml.text.tokenizer.texts import TextReport, clean_texts, join_fields
 from briskml.text.tokenizer.word import Tokenizer
 
 __all__ = [
     "SPECIAL_TOKENS",
     "BaseTokenizer",
     "SentencePieceTokenizer",
+    "TextReport",
     "TokenizedCorpus",
     "Tokenizer",
+    "check_tokenizer_json",
+    "clean_texts",
     "join_fields",
     "register_tokenizer",
     "tokenizer_from_json",

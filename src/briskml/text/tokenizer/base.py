@@ -17,10 +17,9 @@ Example:
 from __future__ import annotations
 
 import base64
-import math
+import binascii
 import os
 import re
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
 from pathlib import Path
@@ -30,8 +29,14 @@ import numpy as np
 import pandas as pd
 
 import briskml.text.tokenizer.rules as rule_module
-from briskml.errors import BriskWarning, ConfigError, FileFormatError
-from briskml.frames import check_columns
+from briskml.errors import ConfigError, FileFormatError
+from briskml.schema import expect_dict, expect_key, expect_list, expect_str, fail, in_file
+from briskml.text.encoding import (
+    check_encoding_errors,
+    first_invalid_utf8,
+    invalid_utf8_error,
+    replaced_message,
+)
 from briskml.text.tokenizer.corpus import (
     CorpusBuilder,
     TokenizedCorpus,
@@ -40,13 +45,22 @@ from briskml.text.tokenizer.corpus import (
     text_cache_key,
 )
 from briskml.text.tokenizer.parallel import resolve_workers
-from briskml.text.tokenizer.rules import FLD, SPECIAL_TOKENS, Rule, rule_name
+from briskml.text.tokenizer.rules import SPECIAL_TOKENS, Rule, rule_name
+from briskml.text.tokenizer.texts import (
+    TextReport,
+    clean_text,
+    clean_texts,
+    join_fields,
+)
 
 # Documents per task sent to a worker: big enough to amortise the hand-over, small enough to
 # balance two workers on a few thousand documents.
 BATCH_SIZE = 500
 # Where the built-in rules lived up to briskml 0.1.0: files of that version name them there.
 RULES_MODULE_0_1_0 = "briskml.text.rules"
+# Most rules a saved tokenizer may name (the built-in ones are three).
+MAX_RULES = 100
+_LANG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 
 TokenizerClass = TypeVar("TokenizerClass", bound="type[BaseTokenizer]")
 _KINDS: dict[str, type[BaseTokenizer]] = {}
@@ -100,6 +114,17 @@ class BaseTokenizer:
         return {"settings": self.options(), "state": state}
 
     @classmethod
+    def check_options(cls, options: dict[str, Any], field: str) -> dict[str, Any]:
+        """`options()` as read from a file, checked option by option (a SchemaError names the
+        field, `field` being where they sit) and in today's form (0.1.0 rule names updated)."""
+        raise NotImplementedError
+
+    @classmethod
+    def check_state(cls, state: dict[str, bytes], field: str) -> None:
+        """Refuse a saved state this kind cannot use (a SchemaError names the field); rule-based
+        tokenizers need none."""
+
+    @classmethod
     def from_options(cls, options: dict[str, Any], state: dict[str, bytes],
                      source: str) -> BaseTokenizer:
         """Rebuild a tokenizer of this kind from `options()` and `state()` (`source` names the
@@ -107,16 +132,20 @@ class BaseTokenizer:
         raise NotImplementedError
 
     def _run(self, batches: Iterator[list[str]], n_workers: int, builder: CorpusBuilder,
-             files: bool) -> None:
+             files: bool, encoding_errors: str = "strict") -> None:
         raise NotImplementedError
 
     # ----- inputs --------------------------------------------------------------------------------
-    def tokenize(self, texts: Iterable[str], n_workers: int | None = None,
-                 cache: bool | None = None) -> TokenizedCorpus:
+    def tokenize(self, texts: Iterable[Any], n_workers: int | None = None,
+                 cache: bool | None = None, checked: bool = False) -> TokenizedCorpus:
         """Tokenise documents on every core (order kept); reuse the cached result if any.
 
         `texts` may be a list, a pandas Series or any iterable (read lazily in batches; an
-        iterable that is not a sequence is not cached). Missing texts (None, NaN) count as empty.
+        iterable that is not a sequence is not cached). Values are read as texts by one rule
+        (`briskml.text.tokenizer.texts`): missing ones (None, NaN) and empty ones are empty
+        texts, other types their str(), in one BriskWarning that counts them (naming a Series'
+        column). `checked=True` says the texts come from `clean_texts` or `join_fields`, which
+        already warned.
 
         Example:
             >>> corpus = Tokenizer().tokenize(df["text"])
@@ -126,10 +155,18 @@ class BaseTokenizer:
         if isinstance(texts, str):
             raise ConfigError("tokenize expects a collection of texts; for one text call the "
                               "tokenizer itself: tokenizer(text).")
+        column = texts.name if isinstance(texts, pd.Series) and texts.name is not None else None
+        column = None if column is None else str(column)
         if not _is_sequence(texts):
-            return self._tokenize_stream(_clean_texts(texts), None, n_workers)
+            report = None if checked else TextReport()
+            stream = (clean_text(text) if report is None else report.read_value(text, column)
+                      for text in texts)
+            return self._tokenize_stream(stream, None, n_workers, report)
         values = texts.tolist() if hasattr(texts, "tolist") else texts
-        text_list = [clean_text(text) for text in values]
+        if checked:
+            text_list = [clean_text(text) for text in values]
+        else:
+            text_list = clean_texts(values, column)
         use_cache = self.cache if cache is None else cache
         key = text_cache_key(self.settings, text_list) if use_cache else None
         return self._tokenize_stream(iter(text_list), key, n_workers)
@@ -138,50 +175,81 @@ class BaseTokenizer:
                     mark_fields: bool | None = None, n_workers: int | None = None,
                     cache: bool | None = None) -> TokenizedCorpus:
         """Tokenise the text columns of a DataFrame (several columns: `xxfld n` before each)."""
-        return self.tokenize(join_fields(df, text_cols, mark_fields), n_workers, cache)
+        return self.tokenize(join_fields(df, text_cols, mark_fields), n_workers, cache,
+                             checked=True)
 
     def tokenize_csv(self, path: str | os.PathLike, text_cols: str | Sequence[str],
                      chunksize: int = 10_000, mark_fields: bool | None = None,
                      n_workers: int | None = None, cache: bool | None = None,
-                     **read_csv_kwargs: Any) -> TokenizedCorpus:
-        """Tokenise text columns of a CSV read `chunksize` rows at a time (bounded memory)."""
+                     encoding_errors: str = "strict", **read_csv_kwargs: Any) -> TokenizedCorpus:
+        """Tokenise text columns of a CSV read `chunksize` rows at a time (bounded memory).
+
+        Bytes that are not UTF-8 are refused, naming the byte offset, unless
+        `encoding_errors="replace"` (then read as U+FFFD, with a warning).
+        """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"No such CSV file: '{path}'.")
+        check_encoding_errors(encoding_errors)
         columns = [text_cols] if isinstance(text_cols, str) else list(text_cols)
-        frames = pd.read_csv(path, usecols=columns, chunksize=chunksize, dtype=str,
-                             **read_csv_kwargs)
-        texts = chain.from_iterable(join_fields(frame, columns, mark_fields) for frame in frames)
         use_cache = self.cache if cache is None else cache
-        extra = {"csv_columns": columns, "mark_fields": mark_fields, "read_csv": read_csv_kwargs}
+        extra = {"csv_columns": columns, "mark_fields": mark_fields, "read_csv": read_csv_kwargs,
+                 "encoding_errors": encoding_errors}
         key = file_cache_key(self.settings, [path], repr(extra)) if use_cache else None
-        return self._tokenize_stream(texts, key, n_workers)
+        corpus = load_cached_or_none(key)
+        if corpus is not None:
+            return corpus
+        replaced = encoding_errors == "replace" and first_invalid_utf8(path) is not None
+        frames = pd.read_csv(path, usecols=columns, chunksize=chunksize, dtype=str,
+                             encoding_errors=encoding_errors, **read_csv_kwargs)
+        report = TextReport()
+        texts = chain.from_iterable(join_fields(frame, columns, mark_fields, report)
+                                    for frame in _utf8_chunks(frames, path))
+        notes = [replaced_message([path])] if replaced else []
+        return self._tokenize_stream(texts, key, n_workers, report, notes)
 
     def tokenize_files(self, paths: Sequence[str | os.PathLike], n_workers: int | None = None,
-                       cache: bool | None = None) -> TokenizedCorpus:
-        """Tokenise text files, read in the workers; bytes that are not UTF-8 become U+FFFD."""
+                       cache: bool | None = None, encoding_errors: str = "strict"
+                       ) -> TokenizedCorpus:
+        """Tokenise text files, read in the workers. A file that is not UTF-8 is refused, naming
+        the byte offset, unless `encoding_errors="replace"` (its bad bytes become U+FFFD and a
+        warning names it)."""
+        check_encoding_errors(encoding_errors)
         paths = [Path(path) for path in paths]
         use_cache = self.cache if cache is None else cache
-        key = file_cache_key(self.settings, paths) if use_cache else None
+        extra = {"encoding_errors": encoding_errors}
+        key = file_cache_key(self.settings, paths, extra) if use_cache else None
         corpus = load_cached_or_none(key)
         if corpus is not None:
             return corpus
-        builder = CorpusBuilder(key)
+        builder = CorpusBuilder(key, files=True)
         batches = _batches((str(path) for path in paths), BATCH_SIZE)
-        self._run(batches, resolve_workers(self._workers(n_workers)), builder, files=True)
-        _warn_bad_files([paths[i] for i in builder.bad_files])
-        return builder.finish()
+        try:
+            self._run(batches, resolve_workers(self._workers(n_workers)), builder, files=True,
+                      encoding_errors=encoding_errors)
+        except BaseException:
+            builder.abandon()
+            raise
+        message = replaced_message([paths[i] for i in builder.bad_files])
+        return builder.finish([message] if message else [])
 
     # ----- the common path ---------------------------------------------------------------------
-    def _tokenize_stream(self, texts: Iterator[str], key: str | None,
-                         n_workers: int | None) -> TokenizedCorpus:
+    def _tokenize_stream(self, texts: Iterator[str], key: str | None, n_workers: int | None,
+                         report: TextReport | None = None,
+                         notes: Sequence[str] = ()) -> TokenizedCorpus:
+        """Tokenise a stream of texts; `report` counts them as they are read (its warning, and
+        `notes`, are given once the stream is done, and kept in the cache entry)."""
         corpus = load_cached_or_none(key)
         if corpus is not None:
             return corpus
-        builder = CorpusBuilder(key)
-        self._run(_batches(texts, BATCH_SIZE), resolve_workers(self._workers(n_workers)),
-                  builder, files=False)
-        return builder.finish()
+        builder = CorpusBuilder(key, report=report)
+        try:
+            self._run(_batches(texts, BATCH_SIZE), resolve_workers(self._workers(n_workers)),
+                      builder, files=False)
+        except BaseException:
+            builder.abandon()
+            raise
+        return builder.finish(notes)
 
     def _workers(self, n_workers: int | None) -> int | None:
         return self.n_workers if n_workers is None else n_workers
@@ -199,35 +267,68 @@ def tokenizer_kinds() -> list[str]:
     return sorted(_KINDS)
 
 
-def tokenizer_from_json(document: dict[str, Any], source: str = "the file") -> BaseTokenizer:
-    """Rebuild what `BaseTokenizer.to_json` wrote (files of briskml 0.1.0 included).
+def tokenizer_from_json(document: Any, source: str = "the file",
+                        field: str = "tokenizer") -> BaseTokenizer:
+    """Rebuild what `BaseTokenizer.to_json` wrote (files of briskml 0.1.0 included), after
+    checking it field by field (a SchemaError names the field, `field` being where it sits).
 
     Example:
         >>> tokenizer = tokenizer_from_json(learn.tokenizer.to_json())
     """
-    document = upgrade_tokenizer_json(document, source)
+    document = check_tokenizer_json(document, field)
     options = document["settings"]
-    cls = _KINDS.get(options.get("kind"))
-    if cls is None:
-        raise ConfigError(f"{source} names an unknown tokenizer kind {options.get('kind')!r}; "
-                          f"this briskml knows {tokenizer_kinds()}.")
-    try:
-        state = {name: base64.b64decode(text, validate=True)
-                 for name, text in document.get("state", {}).items()}
-    except (ValueError, TypeError, AttributeError) as error:
-        raise FileFormatError(f"{source} holds a damaged tokenizer state ({error}).") from error
+    state = {}
+    for name, text in document["state"].items():
+        try:
+            state[name] = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise fail(f"{field}.state.{name}", "is not valid base64 text") from None
+    cls = _KINDS[options["kind"]]
+    cls.check_state(state, f"{field}.state")
     return cls.from_options(options, state, source)
 
 
+def check_tokenizer_json(document: Any, field: str = "tokenizer") -> dict[str, Any]:
+    """A saved tokenizer checked field by field (a SchemaError names the field) and in today's
+    shape: built-in rules named where they live now (briskml 0.1.0 named them under
+    briskml.text.rules). The input is left unchanged."""
+    document = expect_dict(document, field)
+    settings = expect_dict(expect_key(document, "settings", field), f"{field}.settings")
+    kind = expect_str(expect_key(settings, "kind", f"{field}.settings"), f"{field}.settings.kind",
+                      tuple(tokenizer_kinds()))
+    options = _KINDS[kind].check_options(settings, f"{field}.settings")
+    state = expect_dict(document.get("state", {}), f"{field}.state")
+    for name, text in state.items():
+        expect_str(text, f"{field}.state.{name}")
+    return {"settings": options, "state": dict(state)}
+
+
 def upgrade_tokenizer_json(document: Any, source: str = "the file") -> dict[str, Any]:
-    """A saved tokenizer in today's shape: built-in rules named where they live now (briskml
-    0.1.0 named them under briskml.text.rules). Idempotent; the input is left unchanged."""
-    if not isinstance(document, dict) or not isinstance(document.get("settings"), dict):
-        raise FileFormatError(f"{source} holds no tokenizer settings; export the model again.")
-    options = dict(document["settings"])
-    if "rules" in options:
-        options["rules"] = [current_rule_name(name) for name in options["rules"]]
-    return {**document, "settings": options}
+    """`check_tokenizer_json` under its older name; `source` names the file in the error."""
+    with in_file(source.strip("'"), "tokenizer"):
+        return check_tokenizer_json(document)
+
+
+def check_options_known(options: dict[str, Any], known: Sequence[str], field: str) -> None:
+    """Refuse an option a tokenizer kind does not have (SchemaError naming it)."""
+    for name in options:
+        if name not in known:
+            raise fail(f"{field}.{name}", f"is not an option of this tokenizer kind; its "
+                       f"options are {list(known)}")
+
+
+def check_lang(value: Any, field: str) -> str:
+    """A language code such as 'en' or 'zh-hans' (SchemaError naming `field` otherwise)."""
+    lang = expect_str(value, field)
+    if not _LANG.fullmatch(lang):
+        raise fail(field, f"must be a language code such as 'en'; got {lang[:40]!r}")
+    return lang
+
+
+def check_rule_names(value: Any, field: str) -> list[str]:
+    """Saved rule names: a list of strings, 0.1.0's built-in names brought up to date."""
+    names = expect_list(value, field, max_len=MAX_RULES)
+    return [current_rule_name(expect_str(name, f"{field}[{i}]")) for i, name in enumerate(names)]
 
 
 def current_rule_name(name: str) -> str:
@@ -245,50 +346,25 @@ def rules_by_name(names: Sequence[str], source: str) -> list[Rule]:
     current = [current_rule_name(name) for name in names]
     unknown = [name for name in current if name not in known]
     if unknown:
-        raise ConfigError(f"{source} was tokenised with custom rule(s) {unknown}; pass the same "
-                          "tokenizer: TextData.load(path, tokenizer=Tokenizer(rules=[...])).")
+        raise FileFormatError(
+            f"{source} was tokenised with custom rule(s) {unknown[:5]}, which a file names but "
+            "cannot hold; pass the same tokenizer where you load it: "
+            "TextData.load(path, tokenizer=Tokenizer(rules=[...])).")
     return [known[name] for name in current]
 
 
 # ----- helpers ---------------------------------------------------------------------------------
-def join_fields(df: pd.DataFrame, text_cols: str | Sequence[str],
-                mark_fields: bool | None = None) -> list[str]:
-    """One text per row; with several columns each field is preceded by `xxfld n` (1-based)."""
-    columns = [text_cols] if isinstance(text_cols, str) else list(text_cols)
-    if not columns:
-        raise ConfigError("text_cols is empty; name at least one text column.")
-    check_columns(df, {"text_cols": columns}, distinct=False)
-    mark = len(columns) > 1 if mark_fields is None else mark_fields
-    fields = [[clean_text(text) for text in df[column].tolist()] for column in columns]
-    if len(fields) == 1 and not mark:
-        return fields[0]
-    prefixes = [f"{FLD} {number} " if mark else "" for number in range(1, len(fields) + 1)]
-    return [" ".join(prefix + text for prefix, text in zip(prefixes, row, strict=True))
-            for row in zip(*fields, strict=True)]
-
-
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-def clean_text(text: Any) -> str:
-    """A text as the tokenizer reads it: missing values (None, NaN) as "", lone surrogates
-    (e.g. from surrogateescape) as U+FFFD, anything else as its str()."""
-    if isinstance(text, str):
-        if text.isascii():
-            return text
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return _SURROGATES.sub("\ufffd", text)
-        return text
-    if text is None or (isinstance(text, float) and math.isnan(text)) or text is pd.NA:
-        return ""
-    return str(text)
-
-
-def _clean_texts(texts: Iterable[Any]) -> Iterator[str]:
-    for text in texts:
-        yield clean_text(text)
+def _utf8_chunks(frames: Any, path: Path) -> Iterator[pd.DataFrame]:
+    """The chunks of pandas' CSV reader, which is closed at the end; a UnicodeDecodeError
+    becomes the error naming the byte offset (pandas counts from its buffer, not the file)."""
+    try:
+        with frames:
+            yield from frames
+    except UnicodeDecodeError as error:
+        found = first_invalid_utf8(path)
+        if found is None:
+            raise
+        raise invalid_utf8_error(str(path), *found) from error
 
 
 def _is_sequence(texts: Any) -> bool:
@@ -299,12 +375,3 @@ def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def _warn_bad_files(paths: list[Path]) -> None:
-    if paths:
-        shown = ", ".join(f"'{path}'" for path in paths[:5])
-        more = f" and {len(paths) - 5} more" if len(paths) > 5 else ""
-        warnings.warn(f"{len(paths)} file(s) are not valid UTF-8: {shown}{more}. Their bad bytes "
-                      "were replaced by U+FFFD; re-encode them as UTF-8 to keep every character.",
-                      BriskWarning, stacklevel=3)

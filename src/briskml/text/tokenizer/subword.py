@@ -12,7 +12,15 @@ import numpy as np
 
 from briskml.checks import check_one_of, check_positive_int
 from briskml.errors import ConfigError
-from briskml.text.tokenizer.base import BaseTokenizer, register_tokenizer, rules_by_name
+from briskml.schema import expect_bool, expect_int, expect_number, expect_str, fail
+from briskml.text.tokenizer.base import (
+    BaseTokenizer,
+    check_lang,
+    check_options_known,
+    check_rule_names,
+    register_tokenizer,
+    rules_by_name,
+)
 from briskml.text.tokenizer.corpus import CorpusBuilder
 from briskml.text.tokenizer.parallel import resolve_workers
 from briskml.text.tokenizer.rules import (
@@ -29,12 +37,18 @@ from briskml.text.tokenizer.rules import (
     tidy_spacing,
     undo_special_tokens,
 )
+from briskml.text.tokenizer.texts import clean_text
 from briskml.text.tokenizer.workers import read_text_files
 
 _MODEL_TYPES = ("unigram", "bpe", "char", "word")
 # Languages whose alphabets are small enough to cover every character, as fastai sets it.
 _SMALL_ALPHABETS = {"de", "en", "es", "fr", "it", "nl", "pt", "da", "sv", "fi", "no", "ro", "ca"}
 _SPOOL_KEY = -1  # sentencepiece ids never change, so the builder keeps one mapping for them
+# The largest subword vocabulary and sentence length a saved tokenizer may ask for.
+MAX_VOCAB_SZ = 1 << 22
+MAX_SENTENCE_LENGTH = 1 << 30
+_OPTIONS = ("kind", "vocab_sz", "model_type", "lang", "char_coverage", "rules", "add_bos",
+            "add_eos", "max_sentence_length")
 
 
 @register_tokenizer
@@ -124,7 +138,7 @@ class SentencePieceTokenizer(BaseTokenizer):
     def __call__(self, text: str) -> list[str]:
         """The pieces of one text."""
         self._check_fitted()
-        return self.processor.encode(self._prepare(text), out_type=str)
+        return self.processor.encode(self._prepare(clean_text(text)), out_type=str)
 
     def decode(self, tokens: Sequence[str]) -> str:
         """Readable text from pieces (special tokens undone, capitals restored)."""
@@ -132,11 +146,11 @@ class SentencePieceTokenizer(BaseTokenizer):
         return tidy_spacing(undo_special_tokens(self.processor.decode_pieces(list(tokens))))
 
     def _run(self, batches: Iterator[list[str]], n_workers: int, builder: CorpusBuilder,
-             files: bool) -> None:
+             files: bool, encoding_errors: str = "strict") -> None:
         self._check_fitted()
         pieces = [self.processor.id_to_piece(i) for i in range(self.processor.get_piece_size())]
         for number, batch in enumerate(batches):
-            texts, bad = read_text_files(batch) if files else (batch, [])
+            texts, bad = read_text_files(batch, encoding_errors) if files else (batch, [])
             prepared = [self._prepare(text) for text in texts]
             encoded = self.processor.encode(prepared, out_type=int, num_threads=n_workers)
             lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
@@ -170,11 +184,50 @@ class SentencePieceTokenizer(BaseTokenizer):
         return {"sentencepiece_model": self.model}
 
     @classmethod
+    def check_options(cls, options: dict[str, Any], field: str) -> dict[str, Any]:
+        """Saved options checked one by one (a SchemaError names the field); options a file
+        leaves out keep their defaults."""
+        check_options_known(options, _OPTIONS, field)
+        checks = {
+            "vocab_sz": lambda value, name: expect_int(value, name, len(SPECIAL_TOKENS) + 1,
+                                                       MAX_VOCAB_SZ),
+            "model_type": lambda value, name: expect_str(value, name, _MODEL_TYPES),
+            "lang": check_lang,
+            "char_coverage": lambda value, name: expect_number(value, name, positive=True,
+                                                               maximum=1.0),
+            "rules": check_rule_names,
+            "add_bos": expect_bool,
+            "add_eos": expect_bool,
+            "max_sentence_length": lambda value, name: expect_int(value, name, 1,
+                                                                  MAX_SENTENCE_LENGTH),
+        }
+        checked = {name: check(options[name], f"{field}.{name}")
+                   for name, check in checks.items() if name in options}
+        return {"kind": cls.kind, **checked}
+
+    @classmethod
+    def check_state(cls, state: dict[str, bytes], field: str) -> None:
+        """The saved state must hold a sentencepiece model that loads (a SchemaError names
+        `field`.sentencepiece_model otherwise)."""
+        import sentencepiece
+
+        if "sentencepiece_model" not in state:
+            raise fail(f"{field}.sentencepiece_model",
+                       "is missing: the trained sentencepiece model the texts were cut with")
+        try:
+            sentencepiece.SentencePieceProcessor(model_proto=bytes(state["sentencepiece_model"]))
+        except (RuntimeError, OSError, ValueError, TypeError) as error:
+            raise fail(f"{field}.sentencepiece_model",
+                       f"is not a sentencepiece model ({str(error)[:80]})") from None
+
+    @classmethod
     def from_options(cls, options: dict[str, Any], state: dict[str, bytes],
                      source: str) -> SentencePieceTokenizer:
-        """Rebuild a trained tokenizer from `options()` and `state()`."""
+        """Rebuild a trained tokenizer from `options()` and `state()` (as `check_options` and
+        `check_state` accept them)."""
         kwargs = {key: value for key, value in options.items() if key not in ("kind", "rules")}
-        tokenizer = cls(**kwargs, rules=rules_by_name(options["rules"], source))
+        rules = rules_by_name(options["rules"], source) if "rules" in options else None
+        tokenizer = cls(**kwargs, rules=rules)
         if "sentencepiece_model" not in state:
             raise ConfigError(f"{source} lacks the sentencepiece model it was tokenised with.")
         tokenizer._set_model(bytes(state["sentencepiece_model"]))

@@ -8,14 +8,18 @@ on disk under a key made of the content and the settings, so the same corpus is 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from importlib.metadata import version
 from itertools import chain, islice
 from typing import Any
 
 from briskml.errors import ConfigError
+from briskml.schema import expect_bool, expect_key
 from briskml.text.tokenizer.base import (
     BaseTokenizer,
-    clean_text,
+    check_lang,
+    check_options_known,
+    check_rule_names,
     register_tokenizer,
     rules_by_name,
 )
@@ -23,6 +27,7 @@ from briskml.text.tokenizer.corpus import CorpusBuilder
 from briskml.text.tokenizer.engine import WordEngine
 from briskml.text.tokenizer.parallel import ordered_map
 from briskml.text.tokenizer.rules import DEFAULT_RULES, Rule, decode_tokens, rule_name, split_rules
+from briskml.text.tokenizer.texts import clean_text
 from briskml.text.tokenizer.workers import init_worker, run_files, run_texts, set_process_engine
 
 # Bump when a change to the code changes the tokens, so old cache entries are not reused.
@@ -87,6 +92,17 @@ class Tokenizer(BaseTokenizer):
         return {"kind": self.kind, **self._worker_settings()}
 
     @classmethod
+    def check_options(cls, options: dict[str, Any], field: str) -> dict[str, Any]:
+        """Saved options checked one by one: lang a language code, rules a list of names,
+        add_bos and add_eos true or false (a SchemaError names the field)."""
+        check_options_known(options, ("kind", "lang", "rules", "add_bos", "add_eos"), field)
+        return {"kind": cls.kind,
+                "lang": check_lang(expect_key(options, "lang", field), f"{field}.lang"),
+                "rules": check_rule_names(expect_key(options, "rules", field), f"{field}.rules"),
+                "add_bos": expect_bool(expect_key(options, "add_bos", field), f"{field}.add_bos"),
+                "add_eos": expect_bool(expect_key(options, "add_eos", field), f"{field}.add_eos")}
+
+    @classmethod
     def from_options(cls, options: dict[str, Any], state: dict[str, bytes],
                      source: str) -> Tokenizer:
         """Rebuild a word tokenizer from `options()` (it has no trained state)."""
@@ -103,10 +119,10 @@ class Tokenizer(BaseTokenizer):
         return decode_tokens(tokens)
 
     def _run(self, batches: Iterator[list[str]], n_workers: int, builder: CorpusBuilder,
-             files: bool) -> None:
+             files: bool, encoding_errors: str = "strict") -> None:
         first = list(islice(batches, 2))
         batches = chain(first, batches)
-        work = run_files if files else run_texts
+        work = partial(run_files, encoding_errors=encoding_errors) if files else run_texts
         set_process_engine(self.engine)
         if n_workers <= 1 or len(first) < 2:  # one batch is not worth starting processes
             self.engine.start_session()

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from briskml.text.encoding import decode_utf8
 from briskml.text.tokenizer.corpus import ChunkResult
 from briskml.text.tokenizer.engine import WordEngine
 from briskml.text.tokenizer.rules import Rule, rule_name, split_rules
@@ -41,20 +42,24 @@ def run_texts(texts: list[str]) -> tuple[ChunkResult, list[int]]:
     return _ENGINE.tokenize_batch(texts), []
 
 
-def run_files(paths: list[str]) -> tuple[ChunkResult, list[int]]:
-    """Worker task: read and tokenise files; also the positions of files that were not UTF-8."""
-    texts, bad = read_text_files(paths)
+def run_files(paths: list[str], encoding_errors: str = "strict"
+              ) -> tuple[ChunkResult, list[int]]:
+    """Worker task: read and tokenise files; also the positions of files whose invalid UTF-8
+    was replaced (with encoding_errors="replace"; "strict" refuses them)."""
+    texts, bad = read_text_files(paths, encoding_errors)
     return run_texts(texts)[0], bad
 
 
-def read_text_files(paths: list[str]) -> tuple[list[str], list[int]]:
-    """The files' text (invalid UTF-8 replaced) and the positions of files that needed it."""
+def read_text_files(paths: list[str], encoding_errors: str = "strict"
+                    ) -> tuple[list[str], list[int]]:
+    """The files' text and the positions of files that were not UTF-8: refused (a DataError
+    naming the file and byte offset) or, with encoding_errors="replace", read as U+FFFD."""
     texts, bad = [], []
     for position, path in enumerate(paths):
         data = Path(path).read_bytes()
         try:
             texts.append(data.decode("utf-8"))
         except UnicodeDecodeError:
-            texts.append(data.decode("utf-8", errors="replace"))
+            texts.append(decode_utf8(data, path, encoding_errors))
             bad.append(position)
     return texts, bad

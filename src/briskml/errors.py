@@ -39,4 +39,4 @@ def warn(message: str) -> None:
     frame, level = sys._getframe(1), 1
     while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, BriskWarning, stacklevel=level)
+    warnings.warn(message, BriskWarning, stacklevel=level + 1)   # + 1: this frame

@@ -131,6 +131,20 @@ def _typed(value: Any, annotation: Any, field: str) -> Any:
     return value
 
 
+def _check_sizes(value: Any, field: str, limit: int) -> None:
+    """No whole number in a config may exceed `limit`: a model's every size and count is at
+    most the numbers its weights hold, and a constructor may loop over one before it makes a
+    tensor for the budget to count."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > limit:
+        raise fail(field, f"is {value:g}, more than the {limit} numbers the file's weights allow")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_sizes(item, f"{field}.{key}", limit)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_sizes(item, f"{field}[{index}]", limit)
+
+
 def _check_finite(value: Any, field: str) -> None:
     """No setting of any model is NaN, infinite, or beyond float32 (the weights' type)."""
     if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= _FLOAT32_MAX):
@@ -149,6 +163,8 @@ def expected_shapes(spec: dict[str, Any], source: str, max_numel: int, max_tenso
     "meta" device (no memory for weights); refused with a SchemaError as soon as building has
     made more than `max_numel` numbers or `max_tensors` tensors, so an absurd config (a
     million layers, a vocabulary of 1e12) fails in bounded time and memory."""
+    raw_config = expect_key(expect_dict(spec, "model"), "config", "model")
+    _check_sizes(raw_config, "model.config", max_numel)
     cls, config = config_from_spec(spec, source)
     budget = _CreationBudget(max_numel, max_tensors)
     with torch.device("meta"), budget:

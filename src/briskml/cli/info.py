@@ -15,6 +15,7 @@ from briskml.cli.text import describe_encoder
 from briskml.errors import FileFormatError
 from briskml.export import load_learner
 from briskml.persist import read_bundle
+from briskml.schema import in_file
 from briskml.text.transfer import ENCODER_CONTENT
 
 _MAX_VALUE_CHARS = 72
@@ -39,7 +40,9 @@ def info(
         print(json.dumps(document, indent=2))
         return
     if document.get("content") == ENCODER_CONTENT:
-        lines = [("file", f"{model} ({describe_file_size(model)})"), *describe_encoder(document),
+        with in_file(str(model), "encoder description"):
+            described = describe_encoder(document)
+        lines = [("file", f"{model} ({describe_file_size(model)})"), *described,
                  _weights(tensors, "encoder.")]
     elif document.get("content") != "learner":
         raise FileFormatError(f"'{model}' is a checkpoint from learn.save(), not an exported "

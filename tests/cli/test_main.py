@@ -61,3 +61,15 @@ def test_as_a_separate_process_an_error_is_one_line_with_status_2(tmp_path):
                          cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == "error: No such file: 'missing.csv' (DATA).\n"
+
+
+def test_a_table_that_is_not_utf8_is_refused_with_its_byte_offset(tmp_path):
+    from briskml.cli._common import iter_table_chunks, read_table
+    from briskml.errors import DataError
+
+    table = tmp_path / "rows.csv"
+    table.write_bytes(b"age,city\n30,Paris\n41,S\xe3o Paulo\n")
+    with pytest.raises(DataError, match=r"byte offset 22 \(line 3\)"):
+        read_table(table)
+    with pytest.raises(DataError, match="byte offset 22"):
+        list(iter_table_chunks(table, 1))

@@ -16,7 +16,8 @@ import torch
 import typer
 
 from briskml.datasets.registry import describe_size
-from briskml.errors import ConfigError, FileFormatError
+from briskml.encoding import first_invalid_utf8, invalid_utf8_error
+from briskml.errors import BriskError, ConfigError, FileFormatError
 
 if TYPE_CHECKING:
     from briskml.learner import Learner
@@ -109,7 +110,11 @@ def _index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _unreadable(path: Path, error: Exception) -> FileFormatError:
+def _unreadable(path: Path, error: Exception) -> BriskError:
+    if isinstance(error, UnicodeDecodeError) and not is_parquet(path):
+        found = first_invalid_utf8(path)   # pandas' own position is counted in its read buffer
+        if found is not None:
+            return invalid_utf8_error(str(path), *found)
     kind = "Parquet" if is_parquet(path) else "CSV"
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return FileFormatError(f"Could not read '{path}' as {kind} ({reason}). Give a CSV file with a "

@@ -61,6 +61,7 @@ from briskml.cli.text_options import (
     ValidColumn,
     ValidPct,
 )
+from briskml.encoding import check_utf8_file, first_invalid_utf8, invalid_utf8_error
 from briskml.errors import ConfigError, FileFormatError
 from briskml.export import load_learner
 from briskml.frames import check_columns
@@ -74,7 +75,6 @@ from briskml.text import (
     pretrain_lm,
     text_classifier_learner,
 )
-from briskml.text.encoding import check_utf8_file, first_invalid_utf8, invalid_utf8_error
 from briskml.text.tokenizer import (
     TextReport,
     check_tokenizer_json,

@@ -56,7 +56,7 @@ DropMult = Annotated[float, typer.Option("--drop-mult", min=0.0,
 
 
 class EncodingErrorsChoice(str, Enum):
-    """--encoding-errors: what to do with bytes that are not UTF-8 (briskml.text.encoding)."""
+    """--encoding-errors: what to do with bytes that are not UTF-8 (briskml.encoding)."""
 
     strict = "strict"
     replace = "replace"

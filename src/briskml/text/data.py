@@ -20,13 +20,13 @@ import pandas as pd
 import torch
 
 from briskml.checks import check_positive_int
+from briskml.encoding import check_encoding_errors, decode_utf8, read_csv_utf8
 from briskml.errors import ConfigError
 from briskml.frames import check_columns
 from briskml.splits import split as split_positions
 from briskml.splits import valid_col_mask
 from briskml.text.arrays import write_arrays
 from briskml.text.data_file import read_text_data
-from briskml.text.encoding import check_encoding_errors, decode_utf8, read_csv_utf8
 from briskml.text.labels import encode_labels
 from briskml.text.loaders import ClassificationLoader, LMLoader
 from briskml.text.pipeline import TextPipeline

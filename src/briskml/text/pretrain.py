@@ -16,10 +16,10 @@ from typing import Any
 
 import pandas as pd
 
+from briskml.encoding import check_encoding_errors, read_utf8_files
 from briskml.errors import DataError
 from briskml.text.awd_lstm import AWDLSTMConfig
 from briskml.text.data import TextData
-from briskml.text.encoding import check_encoding_errors, read_utf8_files
 from briskml.text.lm_learner import LanguageModelLearner, language_model_learner
 from briskml.text.tokenizer import BaseTokenizer, clean_texts
 

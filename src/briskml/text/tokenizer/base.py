@@ -29,14 +29,14 @@ import numpy as np
 import pandas as pd
 
 import briskml.text.tokenizer.rules as rule_module
-from briskml.errors import ConfigError, FileFormatError
-from briskml.schema import expect_dict, expect_key, expect_list, expect_str, fail, in_file
-from briskml.text.encoding import (
+from briskml.encoding import (
     check_encoding_errors,
     first_invalid_utf8,
     invalid_utf8_error,
     replaced_message,
 )
+from briskml.errors import ConfigError, FileFormatError
+from briskml.schema import expect_dict, expect_key, expect_list, expect_str, fail, in_file
 from briskml.text.tokenizer.corpus import (
     CorpusBuilder,
     TokenizedCorpus,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from briskml.text.encoding import decode_utf8
+from briskml.encoding import decode_utf8
 from briskml.text.tokenizer.corpus import ChunkResult
 from briskml.text.tokenizer.engine import WordEngine
 from briskml.text.tokenizer.rules import Rule, rule_name, split_rules

@@ -1,9 +1,11 @@
-"""DataFrame checks every application shares: columns that must exist, numbers that must be numbers.
+"""DataFrame checks every application shares: columns that must exist (once), numbers that must
+be numbers.
 
 Each error names the column, the argument that named it, and the fix; a misspelt column gets the
 closest existing names. Nothing here modifies the caller's frame.
 
 Example:
+    >>> check_unique_columns(df, "df")
     >>> check_columns(df, {"y": ["salary"], "cat_names": ["workclass"]})
     >>> ages = numeric_column(df["age"], "age")
 """
@@ -11,7 +13,7 @@ Example:
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,26 @@ def require_frame(value: Any, argument: str) -> pd.DataFrame:
     if value.empty:
         raise DataError(f"{argument} is empty; it needs at least one row.")
     return value
+
+
+def check_unique_columns(df: pd.DataFrame, argument: str,
+                         columns: Iterable[Any] | None = None) -> None:
+    """No column name occurs twice in `df` (of `columns`, when given: the ones a model reads),
+    else a DataError naming the duplicated names and the fix.
+
+    Example:
+        >>> check_unique_columns(pd.concat([left, right], axis=1), "df")
+    """
+    duplicated = list(dict.fromkeys(plain_value(name) for name in
+                                    df.columns[df.columns.duplicated()]))
+    if columns is not None:
+        wanted = list(columns)
+        duplicated = [name for name in duplicated if name in wanted]
+    if duplicated:
+        raise DataError(f"{argument} has more than one column named {duplicated[:10]} (pd.concat "
+                        "of frames that share columns does this); keep the first of each with "
+                        f"{argument} = {argument}.loc[:, ~{argument}.columns.duplicated()], or "
+                        "rename them.")
 
 
 def missing_column_message(df: pd.DataFrame, name: Any, argument: str) -> str:
@@ -66,18 +88,33 @@ def check_columns(df: pd.DataFrame, groups: Mapping[str, Sequence[Any]],
 
 
 def numeric_column(values: pd.Series, name: str) -> np.ndarray:
-    """A column as float64 (missing as NaN); text that is not a number is an error naming the
-    first offending row."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        raise DataError(f"Column {name!r} holds dates; expand it with add_datepart(df, {name!r}) "
-                        "and use the new columns instead.")
+    """A column as float64 (missing as NaN; infinity is kept); booleans are 0 and 1. Dates,
+    durations, complex numbers and text that is not a number are errors naming the column (and
+    the first offending row)."""
+    _refuse_non_numbers(values.dtype, name)
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() & values.notna()
+    try:
+        numbers = pd.to_numeric(values, errors="coerce")
+    except (TypeError, ValueError):   # values pandas cannot even try (lists, dicts ...)
+        numbers = pd.Series(np.nan, index=values.index)
+    bad = (numbers.isna() & values.notna()).to_numpy()
     if bad.any():
-        row = bad.idxmax()
-        raise DataError(f"Column {name!r} holds non-numeric values, e.g. {values[row]!r} at row "
-                        f"{plain_value(row)!r} ({int(bad.sum())} such rows); convert or clean "
-                        "them, or treat the column as categorical.")
+        position = int(np.argmax(bad))
+        raise DataError(f"Column {name!r} holds non-numeric values, e.g. "
+                        f"{values.iloc[position]!r} at row {plain_value(values.index[position])!r} "
+                        f"({int(bad.sum())} such rows); convert or clean them, or treat the "
+                        "column as categorical.")
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _refuse_non_numbers(dtype: Any, name: str) -> None:
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        raise DataError(f"Column {name!r} holds dates; expand it with add_datepart(df, {name!r}) "
+                        "and use the new columns instead.")
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        raise DataError(f"Column {name!r} holds durations; give it as a number, e.g. "
+                        f"df[{name!r}].dt.total_seconds().")
+    if pd.api.types.is_complex_dtype(dtype):
+        raise DataError(f"Column {name!r} holds complex numbers; give its real and imaginary "
+                        "parts as two columns.")

@@ -293,10 +293,12 @@ def test_categorical_columns_without_categorify_are_refused(people):
         from_people(people, procs=[FillMissing, Normalize])
 
 
-def test_missing_continuous_values_without_fill_missing_are_refused(people):
-    with pytest.raises(DataError, match=r"\['age'\] have missing values and procs has no "
-                                        "FillMissing"):
-        from_people(people, procs=[Categorify, Normalize])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_missing_or_infinite_continuous_values_without_fill_missing_are_refused(people, bad):
+    people.loc[3, "income"] = bad
+    with pytest.raises(DataError, match=r"\['age', 'income'\] have missing or infinite values "
+                                        "and procs has no FillMissing"):
+        from_people(people, procs=[Categorify, Normalize], valid_idx=range(380, 400))
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -314,3 +316,49 @@ def test_bad_arguments_are_named(people, kwargs, message):
 def test_a_string_instead_of_a_list_of_names_is_refused(people):
     with pytest.raises(ConfigError, match="must be a list of column names"):
         from_people(people, cat_names="city")
+
+
+# ----- rows a model cannot learn from or be scored on --------------------------------------------
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_validation_target_that_is_missing_or_infinite_is_refused(people, bad):
+    people.loc[[390, 395], "spend"] = bad
+    with pytest.raises(DataError, match=r"Target 'spend' has missing or infinite values in 2 "
+                                        r"row\(s\), e.g. rows \[390, 395\] \(0 of them training "
+                                        r"rows\).*Drop those rows first"):
+        from_people(people, y="spend", valid_idx=range(380, 400))
+
+
+def test_a_training_target_that_is_infinite_is_refused(people):
+    people.loc[3, "spend"] = -np.inf
+    with pytest.raises(DataError, match=r"in 1 row\(s\), e.g. rows \[3\] \(1 of them training"):
+        from_people(people, y="spend", valid_idx=range(380, 400))
+
+
+def test_test_rows_with_a_missing_target_say_so(people):
+    test_df = people.head(10).assign(bought=[None, *["no"] * 9])
+    with pytest.raises(DataError, match=r"missing values in 1 row\(s\) of the test rows"):
+        from_people(people, test_df=test_df)
+
+
+def test_infinite_inputs_are_filled_and_counted_in_the_validation_warning(people):
+    people["income"] = people["income"].where(~people.index.isin([2, 390]), np.inf)
+    with pytest.warns(BriskWarning) as caught:
+        data = from_people(people, valid_idx=range(380, 400))
+    messages = [str(warning.message) for warning in caught]
+    assert any("'income' holds 1 infinite value(s) in the training rows" in message
+               for message in messages)
+    assert any("in the validation rows" in message and "income: 1 missing, 1 of them infinite"
+               in message for message in messages)
+    for loader in (data.train, data.valid):
+        assert torch.isfinite(loader.tensors[1]).all()
+    assert "income_na" in data.cat_names
+
+
+def test_a_classifier_with_one_class_and_duplicated_columns_are_refused(people):
+    with pytest.raises(DataError, match="one class in the training rows"):
+        from_people(people.assign(bought="yes"))
+    doubled = pd.concat([people, people[["city"]]], axis=1)
+    with pytest.raises(DataError, match=r"more than one column named \['city'\]"):
+        from_people(doubled)
+    with pytest.raises(DataError, match=r"more than one column named \['city'\]"):
+        TabularData.from_df(doubled, y="bought")   # the columns guessed from all of them

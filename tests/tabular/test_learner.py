@@ -277,3 +277,36 @@ def test_a_seed_repeats_the_same_training(people):
         learn.fit(1, 1e-2)
         results.append(learn.validate()["valid_loss"])
     assert results[0] == results[1]
+
+
+# ----- awkward columns at predict time ----------------------------------------------------------
+def test_predict_refuses_duplicated_columns_and_fills_infinite_inputs(trained, people):
+    rows = people.head(4).assign(age=30.0)
+    with pytest.raises(DataError, match=r"more than one column named \['income'\]"):
+        trained.predict(pd.concat([rows, rows[["income"]]], axis=1))
+    infinite = rows.assign(income=[np.inf, 1.0, -np.inf, 2.0])
+    with pytest.warns(BriskWarning, match=r"income: 2 missing, 2 of them infinite \(filled with"):
+        result = trained.predict(infinite)
+    filled = rows.assign(income=[np.nan, 1.0, np.nan, 2.0])
+    pd.testing.assert_frame_equal(result, trained.predict(filled, unknown="ignore"))
+    with pytest.raises(DataError, match="2 of them infinite"):
+        trained.predict(infinite, unknown="error")
+
+
+def test_a_date_column_as_categorical_keeps_its_codes_through_export_and_predict(tmp_path):
+    people = make_people(200)
+    days = pd.date_range("2024-01-01", periods=6, freq="13h")
+    people["day"] = days[np.arange(len(people)) % len(days)]
+    data = TabularData.from_df(people, y="bought", cat_names=["day", "city"], cont_names=["age"],
+                               valid_pct=0.25, seed=0)
+    cats = data.train.tensors[0][:, 0]
+    assert sorted(cats.unique().tolist()) == [1, 2, 3, 4, 5, 6]
+    learn = tabular_learner(data, layers=[8], seed=0, progress=False, path=tmp_path)
+    loaded = bm.load_learner(learn.export("days.brisk"))
+    rows = people.head(12).assign(age=30.0)
+    as_csv = rows.assign(day=rows["day"].astype(str))   # what `briskml predict` reads
+    expected = learn.predict(rows, unknown="error")
+    for table in (rows, as_csv):
+        codes = loaded.pipeline.inputs(table, unknown="error")[0][:, 0]
+        assert codes.tolist() == learn.pipeline.inputs(rows)[0][:, 0].tolist()
+        pd.testing.assert_frame_equal(loaded.predict(table, unknown="error"), expected)

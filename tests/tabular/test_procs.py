@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from briskml.errors import BriskWarning, ConfigError, DataError
-from briskml.tabular import Categorify, FillMissing, Normalize, add_datepart, cont_cat_split
+from briskml.tabular import Categorify, FillMissing, Normalize
 from briskml.tabular.procs import ProcReport, proc_from_json, proc_to_json
 
 
@@ -207,34 +207,133 @@ def test_processing_the_training_rows_twice_gives_the_same_result(train):
     pd.testing.assert_frame_equal(out_again, out)
 
 
-# ----- helpers ----------------------------------------------------------------------------------
-def test_cont_cat_split_follows_the_lessons_rule():
-    df = pd.DataFrame({"price": [1.5, 2.5, 3.5], "rooms": [1, 2, 3], "zip": range(100, 103),
-                       "town": ["a", "b", "c"], "sold": [True, False, True],
-                       "when": pd.to_datetime(["2020-01-01"] * 3), "target": [0, 1, 0]})
-    cont_names, cat_names = cont_cat_split(df, max_card=2, dep_var="target")
-    assert cont_names == ["price", "rooms", "zip"]
-    assert cat_names == ["town", "sold"]
+# ----- infinity is missing ----------------------------------------------------------------------
+def test_infinite_values_are_filled_flagged_and_counted_like_missing_ones():
+    train = pd.DataFrame({"x": [1.0, np.inf, 3.0, -np.inf, 5.0, np.nan]})
+    proc = FillMissing()
+    with pytest.warns(BriskWarning, match=r"'x' holds 2 infinite value\(s\) in the training rows; "
+                                          r"they are treated as missing: filled with 3 and "
+                                          r"flagged in 'x_na'"):
+        cat_names, _ = proc.fit(train, [], ["x"])
+    out = proc.transform(train)
+    assert cat_names == ["x_na"] and proc.fill_values == {"x": 3.0}
+    assert out["x"].tolist() == [1.0, 3.0, 3.0, 3.0, 5.0, 3.0]
+    assert out["x_na"].tolist() == [False, True, False, True, False, True]
+    report = ProcReport()
+    proc.transform(pd.DataFrame({"x": [np.inf, np.nan, 2.0]}), report)
+    assert report.missing == {"x": 2} and report.infinite == {"x": 1}
+    assert report.describe() == "x: 2 missing, 1 of them infinite (filled with 3)"
 
 
-def test_add_datepart_expands_a_date_without_touching_the_input():
-    df = pd.DataFrame({"saledate": ["2020-03-31", "2021-01-01", None], "x": [1, 2, 3]})
-    before = df.copy()
-    out = add_datepart(df, "saledate")
-    pd.testing.assert_frame_equal(df, before)
-    expected = [f"sale{part}" for part in ("Year", "Month", "Week", "Day", "Dayofweek",
-                                           "Dayofyear", "Is_month_end", "Is_month_start",
-                                           "Is_quarter_end", "Is_quarter_start", "Is_year_end",
-                                           "Is_year_start", "Elapsed")]
-    assert list(out.columns) == ["x", *expected]
-    assert out["saleYear"].tolist()[:2] == [2020, 2021]
-    assert out["saleIs_quarter_end"].tolist() == [True, False, False]
-    assert out["saleIs_year_start"].tolist() == [False, True, False]
-    assert out["saleElapsed"].iloc[1] == pd.Timestamp("2021-01-01").timestamp()
-    assert np.isnan(out["saleMonth"].iloc[2])  # a missing date stays missing, for FillMissing
+@pytest.mark.parametrize("strategy", ["median", "mean"])
+def test_fill_values_come_from_the_finite_values_only(strategy):
+    proc = FillMissing(fill_strategy=strategy)
+    with pytest.warns(BriskWarning, match="infinite"):
+        proc.fit(pd.DataFrame({"x": [2.0, 4.0, np.inf, np.inf, np.inf]}), [], ["x"])
+    assert proc.fill_values == {"x": 3.0}
 
 
-@pytest.mark.filterwarnings("ignore:Could not infer format")
-def test_add_datepart_names_a_column_that_is_not_a_date():
-    with pytest.raises(DataError, match="'town' does not hold dates"):
-        add_datepart(pd.DataFrame({"town": ["Lyon", "Paris"]}), "town")
+def test_normalize_is_never_fitted_on_infinite_or_missing_values():
+    proc = Normalize()
+    proc.fit(pd.DataFrame({"x": [1.0, 2.0, 3.0, np.inf, -np.inf, np.nan]}), [], ["x"])
+    assert proc.means == {"x": 2.0} and proc.stds["x"] == pytest.approx(np.std([1.0, 2.0, 3.0]))
+    out = proc.transform(pd.DataFrame({"x": [2.0, np.inf, 1e300]}))["x"]
+    # Infinity is not a value to scale: it stays missing for the pipeline to refuse or fill.
+    assert out.iloc[0] == 0.0 and np.isnan(out.iloc[1]) and np.isfinite(out.iloc[2])
+
+
+@pytest.mark.parametrize("values", [[5.0, 5.0], [np.nan, np.nan], [np.inf, 7.0]])
+def test_normalize_never_divides_by_a_zero_std(values):
+    proc = Normalize()
+    proc.fit(pd.DataFrame({"x": values}), [], ["x"])
+    assert proc.stds == {"x": 1.0}
+
+
+# ----- odd categorical columns ------------------------------------------------------------------
+DATES = pd.Series(pd.to_datetime(["2021-03-01", "2020-01-01 10:30", "2020-01-01", None],
+                                 format="mixed"))
+DATE_COLUMNS = {
+    "datetime": DATES,
+    "datetime with a time zone": DATES.dt.tz_localize("Europe/Paris"),
+    "timedelta": pd.Series(pd.to_timedelta(["1 days", "2h", None, "1 days"])),
+    "Categorical of dates": DATES.astype("category"),
+    "datetimes as objects": DATES.astype(object),
+}
+
+
+@pytest.mark.parametrize("values", list(DATE_COLUMNS.values()), ids=list(DATE_COLUMNS))
+def test_dates_and_durations_keep_their_codes_through_json_and_as_text(values):
+    train = pd.DataFrame({"when": values})
+    proc = Categorify()
+    proc.fit(train, ["when"], [])
+    codes = proc.transform(train)["when"].tolist()
+    distinct = values.dropna().nunique()
+    assert sorted(set(codes) - {0}) == list(range(1, distinct + 1))
+    assert [code == 0 for code in codes] == values.isna().tolist()
+    rebuilt = proc_from_json(json.loads(json.dumps(proc_to_json(proc))))
+    assert rebuilt.transform(train)["when"].tolist() == codes
+    # As a CSV gives them back at predict time: text, and one row at a time.
+    as_read = pd.DataFrame({"when": [None if pd.isna(v) else str(v) for v in values]})
+    assert rebuilt.transform(as_read)["when"].tolist() == codes
+    for row, code in enumerate(codes):
+        assert rebuilt.transform(train.iloc[[row]])["when"].tolist() == [code]
+
+
+def test_dates_are_sorted_in_time_and_unparseable_text_is_unseen():
+    proc = Categorify()
+    proc.fit(pd.DataFrame({"when": DATES}), ["when"], [])
+    assert proc.categories["when"] == ["2020-01-01 00:00:00", "2020-01-01 10:30:00",
+                                       "2021-03-01 00:00:00"]
+    report = ProcReport()
+    codes = proc.transform(pd.DataFrame({"when": ["someday", "2020-01-01", None]}), report)
+    assert codes["when"].tolist() == [0, 1, 0]
+    assert report.unseen == {"when": 1} and report.unseen_examples == {"when": ["someday"]}
+    assert report.missing == {"when": 1}
+
+
+NULLABLE_COLUMNS = {
+    "Int64": pd.array([3, None, 1, 3], dtype="Int64"),
+    "boolean": pd.array([True, None, False, True], dtype="boolean"),
+    "Float64": pd.array([2.5, None, 1.0, 2.5], dtype="Float64"),
+    "str": pd.array(["b", None, "a", "b"], dtype="str"),
+    "category": pd.Categorical(["b", None, "a", "b"]),
+    "object with pd.NA": pd.array(["b", pd.NA, "a", "b"], dtype=object),
+}
+
+
+@pytest.mark.parametrize("values", list(NULLABLE_COLUMNS.values()), ids=list(NULLABLE_COLUMNS))
+def test_nullable_missing_values_are_missing_not_a_category(values):
+    train = pd.DataFrame({"c": values})
+    proc = Categorify()
+    proc.fit(train, ["c"], [])
+    assert len(proc.categories["c"]) == 2 and "<NA>" not in map(str, proc.categories["c"])
+    assert proc.transform(train)["c"].tolist() == [2, 0, 1, 2]
+    json.dumps(proc_to_json(proc))
+
+
+def test_a_floats_infinity_is_a_missing_category():
+    proc = Categorify()
+    proc.fit(pd.DataFrame({"c": [1.0, np.inf, 2.0]}), ["c"], [])
+    assert proc.categories == {"c": [1.0, 2.0]}
+    report = ProcReport()
+    assert proc.transform(pd.DataFrame({"c": [-np.inf, 2]}), report)["c"].tolist() == [0, 2]
+    assert report.missing == {"c": 1} and not report.unseen
+
+
+def test_values_that_cannot_be_categories_are_refused_naming_the_column():
+    with pytest.raises(DataError, match=r"Column 'tags' .* cannot be categories"):
+        Categorify().fit(pd.DataFrame({"tags": [["a"], ["b"]]}), ["tags"], [])
+    proc = Categorify()
+    proc.fit(pd.DataFrame({"tags": ["a", "b"]}), ["tags"], [])
+    with pytest.raises(DataError, match="Column 'tags' holds values that cannot be compared"):
+        proc.transform(pd.DataFrame({"tags": [["a"], "b"]}))
+
+
+def test_booleans_among_numbers_are_compared_as_text():
+    # False == 0 in Python: as values, which one a row matched would depend on its neighbours.
+    proc = Categorify()
+    proc.fit(pd.DataFrame({"c": np.array([0, False, 1], dtype=object)}), ["c"], [])
+    assert proc.categories == {"c": ["0", "1", "False"]}
+    one_by_one = [proc.transform(pd.DataFrame({"c": np.array([value], dtype=object)}))["c"][0]
+                  for value in (0, False, 1)]
+    assert one_by_one == [1, 3, 2]

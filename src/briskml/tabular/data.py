@@ -16,8 +16,9 @@ from briskml.data import TensorLoader
 from briskml.errors import ConfigError
 from briskml.frames import require_frame
 from briskml.splits import split
+from briskml.tabular.columns import cont_cat_split
 from briskml.tabular.pipeline import UNKNOWN_CHOICES, ProcLike, TabularPipeline
-from briskml.tabular.procs import Categorify, FillMissing, Normalize, cont_cat_split
+from briskml.tabular.procs import Categorify, FillMissing, Normalize
 
 DEFAULT_PROCS: tuple[ProcLike, ...] = (FillMissing, Categorify, Normalize)
 
@@ -58,15 +59,22 @@ class TabularData:
         Args:
             y: the target column (several 0/1 columns make a multi-label target).
             cat_names, cont_names: the input columns; when both are None, `cont_cat_split`
-                guesses them from the other columns.
+                guesses them from the other columns. Categorical columns may hold text (`str`
+                or object), integers, booleans, pandas `category`, nullable `Int64`, `boolean`
+                or `Float64`, dates or durations (see Categorify); continuous ones numbers,
+                booleans or nullable numbers. pd.NA, None, NaN and +-inf are missing values;
+                dates as continuous inputs, or text that is not a number, are refused by name.
+                Each column must be named once, by a string.
             valid_idx: positions (0-based, as `df.iloc`) of the validation rows; otherwise a
                 random `valid_pct` of the rows (`numpy.random.RandomState(seed)`), 0 for none.
             val_bs: batch size for validation and test (default max(bs, 4096): no gradients).
             y_block: "category", "regression" or "multi_label" to override the guess from y's
                 dtype; `log_y=True` trains a regression on log(y) and predicts exp of the output.
-            unknown: categories unseen in the training rows and missing values in the validation
-                and test rows get code 0 / the training fill value; "warn" counts them in one
-                BriskWarning per set, "error" raises, "ignore" is silent.
+            unknown: categories unseen in the training rows and missing or infinite inputs in the
+                validation and test rows get code 0 / the training fill value; "warn" counts them
+                in one BriskWarning per set, "error" raises, "ignore" is silent. (Infinite inputs
+                of the training rows are filled likewise, with a warning; a missing or infinite
+                target in any row is a DataError naming the column and the rows.)
 
         Example:
             >>> data = TabularData.from_df(df, y="salary", cat_names=["workclass"],
@@ -81,7 +89,7 @@ class TabularData:
                                      seed=seed, what="rows", min_train=2)
         pipeline, (cats, conts) = TabularPipeline.fit_transform(
             df, train_idx, cat_names, cont_names, procs, y_names, y_block, log_y)
-        targets = pipeline.targets(df.iloc[train_idx])
+        targets = pipeline.targets(df.iloc[train_idx], "training rows")
         train = _train_loader(cats, conts, targets, bs)
         valid = (pipeline_loader(pipeline, df.iloc[valid_idx], val_bs, unknown,
                                  "validation rows") if len(valid_idx) else None)
@@ -225,12 +233,12 @@ def pipeline_loader(pipeline: TabularPipeline, rows: pd.DataFrame, bs: int,
                     unknown: str = "warn", label: str | None = None) -> TensorLoader:
     """An in-order loader over `rows`; with targets when every target column is present.
 
-    Unseen categories and missing values are handled as `unknown` says; `label` names the rows
-    in the warning ("validation rows").
+    Unseen categories and missing (or infinite) inputs are handled as `unknown` says; a missing
+    or infinite target is a DataError. `label` names the rows in both ("validation rows").
     """
     cats, conts = pipeline.inputs(rows, unknown=unknown, rows=label)
     tensors: list[Tensor] = [cats, conts]
     has_target = all(name in rows.columns for name in pipeline.y_names)
     if has_target:
-        tensors.append(pipeline.targets(rows))
+        tensors.append(pipeline.targets(rows, label))
     return TensorLoader(*tensors, bs=bs, has_target=has_target)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -22,10 +22,19 @@ from briskml.losses import (
     mse_flat,
 )
 from briskml.metrics import Metric
+from briskml.schema import (
+    SchemaError,
+    expect_dict,
+    expect_int,
+    expect_key,
+    expect_list,
+    fail,
+    in_file,
+)
 from briskml.tabular.data import TabularData
 from briskml.tabular.model import TabularModel, TabularModelConfig, get_emb_szs, tabular_splitter
 from briskml.tabular.pipeline import TabularPipeline
-from briskml.tabular.procs import MISSING_LABEL
+from briskml.tabular.procs import MISSING_LABEL, Categorify
 
 _LOSS_FOR_TARGET: dict[str, LossFunc] = {
     "category": cross_entropy_flat, "regression": mse_flat, "multi_label": bce_with_logits_flat,
@@ -104,11 +113,27 @@ class TabularLearner(Learner):
         return tables
 
     @classmethod
+    def check_export(cls, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
+                     source: str) -> None:
+        """Refuse an export whose pipeline is damaged or does not fit its model, before any
+        model is built: every field of meta["pipeline"] is checked, then its columns, categories
+        and classes against the TabularModel's config and the tensors' `shapes` (embedding rows
+        per column, continuous inputs, outputs). A FileFormatError names `source` and the field.
+        """
+        with in_file(source, "pipeline"):
+            pipeline = TabularPipeline.from_json(expect_key(meta, "pipeline", ""), "pipeline")
+            _check_fits_model(pipeline, meta, shapes)
+
+    @classmethod
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,
                      device: str | torch.device | None) -> TabularLearner:
-        """A learner for inference from an export's JSON: the pipeline under "pipeline"."""
+        """A learner for inference from an export's JSON: the pipeline under "pipeline",
+        checked against `model` as `check_export` checks it."""
         loss = loss_from_name(meta.get("loss"))
-        pipeline = _pipeline_from_json(meta.get("pipeline"), "The exported file")
+        shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+        pipeline = _pipeline_from_json(
+            meta.get("pipeline"), "The exported file",
+            check=lambda pipeline: _check_fits_model(pipeline, meta, shapes))
         # The same two layer groups as tabular_learner's, so fine-tuning a loaded model works alike.
         splitter = tabular_splitter if isinstance(model, TabularModel) else None
         return cls(None, model, pipeline=pipeline, loss_func=loss, splitter=splitter,
@@ -120,7 +145,7 @@ class TabularLearner(Learner):
         under "extra", moves to "pipeline" (the pipeline's own JSON is unchanged)."""
         extra = meta.get("extra")
         state = extra.get("pipeline") if isinstance(extra, dict) else None
-        _pipeline_from_json(state, f"'{source}', exported by briskml 0.1.0,")
+        _pipeline_from_json(state, f"'{source}', exported by briskml 0.1.0,", "extra.pipeline")
         return {**meta, "pipeline": state}
 
 
@@ -160,18 +185,85 @@ def tabular_learner(data: TabularData, layers: Sequence[int] = (200, 100),
     return TabularLearner(data, TabularModel(config), metrics=metrics or (), **learner_kwargs)
 
 
-def _pipeline_from_json(state: Any, where: str) -> TabularPipeline:
-    """The pipeline an export holds; a FileFormatError naming `where` when its JSON is not a
-    tabular pipeline's."""
-    fix = ("the file is damaged or not a tabular learner's; export the learner again with this "
-           "briskml.")
-    if not isinstance(state, dict):
-        raise FileFormatError(f"{where} holds no tabular pipeline (the fitted processors): {fix}")
+def _pipeline_from_json(state: Any, where: str, field: str = "pipeline",
+                        check: Callable[[TabularPipeline], None] | None = None
+                        ) -> TabularPipeline:
+    """The pipeline an export holds under `field` (after `check`, when given); a
+    FileFormatError naming `where` and the field when its JSON is not a tabular pipeline's."""
     try:
-        return TabularPipeline.from_json(state)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise FileFormatError(f"{where} holds an incomplete tabular pipeline ({error!r}): "
-                              f"{fix}") from error
+        pipeline = TabularPipeline.from_json(state, field)
+        if check is not None:
+            check(pipeline)
+    except SchemaError as error:
+        raise FileFormatError(f"{where} holds no usable tabular pipeline: {error}. The file is "
+                              "damaged or was edited: export the learner again with this "
+                              "briskml.") from None
+    return pipeline
+
+
+def _check_fits_model(pipeline: TabularPipeline, meta: dict[str, Any],
+                      shapes: dict[str, tuple[int, ...]]) -> None:
+    """The pipeline's columns, categories and classes are what the TabularModel in `meta` was
+    built for; a SchemaError names the pipeline's field and both numbers. Another registered
+    model says nothing about its inputs, so only the pipeline's own checks apply to it."""
+    spec = meta.get("model")
+    if not isinstance(spec, dict) or spec.get("name") != TabularModel.__name__:
+        return
+    config = expect_dict(expect_key(spec, "config", "model"), "model.config")
+    rows = _embedding_rows(config)
+    _check_embeddings(pipeline, meta["pipeline"], rows, shapes)
+    num_continuous = expect_int(expect_key(config, "num_continuous", "model.config"),
+                                "model.config.num_continuous", minimum=0)
+    if len(pipeline.out_cont_names) != num_continuous:
+        raise fail("pipeline.out_cont_names", f"has {len(pipeline.out_cont_names)} continuous "
+                   f"columns but model.config.num_continuous is {num_continuous}")
+    field, what = (("pipeline.classes", "classes") if pipeline.y_kind == "category"
+                   else ("pipeline.y_names", "targets"))
+    out_features = expect_int(expect_key(config, "out_features", "model.config"),
+                              "model.config.out_features", minimum=1)
+    outputs = {"model.config.out_features": out_features}
+    head = shapes.get("head.weight")
+    if head:
+        outputs["the tensor head.weight's rows"] = head[0]
+    for name, count in outputs.items():
+        if pipeline.out_features != count:
+            raise fail(field, f"has {pipeline.out_features} {what} but {name} is {count}")
+
+
+def _embedding_rows(config: dict[str, Any]) -> list[int]:
+    """The number of embedding rows (codes) of each categorical column in `config`."""
+    emb_szs = expect_list(expect_key(config, "emb_szs", "model.config"), "model.config.emb_szs")
+    rows = []
+    for position, pair in enumerate(emb_szs):
+        field = f"model.config.emb_szs[{position}]"
+        pair = expect_list(pair, field)
+        if len(pair) != 2:
+            raise fail(field, f"must be [number of codes, size]; got {pair!r}")
+        rows.append(expect_int(pair[0], f"{field}[0]", minimum=1))
+    return rows
+
+
+def _check_embeddings(pipeline: TabularPipeline, state: dict[str, Any], rows: list[int],
+                      shapes: dict[str, tuple[int, ...]]) -> None:
+    """One embedding per categorical column, with a row per category plus code 0."""
+    if len(pipeline.out_cat_names) != len(rows):
+        raise fail("pipeline.out_cat_names", f"has {len(pipeline.out_cat_names)} categorical "
+                   f"columns but model.config.emb_szs has {len(rows)} embeddings")
+    if not rows:
+        return
+    position = [spec["name"] for spec in state["procs"]].index(Categorify.__name__)
+    where = f"pipeline.procs[{position}].state.categories"
+    categories = pipeline.categories
+    for column, (name, count) in enumerate(zip(pipeline.out_cat_names, rows, strict=True)):
+        codes = len(categories[name]) + 1
+        if codes != count:
+            raise fail(f"{where}.{name}", f"has {codes - 1} categories ({codes} codes with code "
+                       f"0 for missing or unseen) but model.config.emb_szs[{column}] has "
+                       f"{count} embedding rows")
+    table = shapes.get("embeds.weight")
+    if table and table[0] != sum(rows):
+        raise fail(where, f"need {sum(rows)} embedding rows in all but the tensor embeds.weight "
+                   f"has {table[0]}")
 
 
 def _as_frame(rows: Rows) -> pd.DataFrame:

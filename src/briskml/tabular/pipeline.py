@@ -4,7 +4,10 @@ Fitted once on the training rows by `TabularData` (processors and the target's c
 then applied unchanged to validation, test and inference rows. It keeps the contract of
 `briskml.pipeline.Pipeline`: `inputs` (rows -> tensors), `decode` (outputs -> labels or values),
 `describe` (a JSON-able summary) and `to_json` / `from_json`, which carry it inside an exported
-learner.
+learner; `from_json` checks every field, and how the fields relate, before anything is built.
+
+Columns the model reads must be named once in the frame and by strings (they are JSON keys);
+every continuous value reaches the model finite (FillMissing treats infinity as missing).
 """
 
 from __future__ import annotations
@@ -20,19 +23,33 @@ from torch import Tensor
 
 from briskml.checks import check_one_of
 from briskml.errors import ConfigError, DataError, warn
-from briskml.frames import check_columns, numeric_column, plain_value
+from briskml.frames import check_columns, check_unique_columns, numeric_column
+from briskml.schema import expect_bool, expect_dict, expect_key, expect_list, expect_str, fail
+from briskml.tabular.fields import expect_labels, expect_names
 from briskml.tabular.procs import (
     FLOAT32_MAX,
+    NA_SUFFIX,
     Categorify,
+    FillMissing,
     Normalize,
     ProcReport,
     TabularProc,
     proc_from_json,
     proc_to_json,
 )
+from briskml.tabular.targets import (
+    TARGET_KINDS,
+    check_targets,
+    check_two_classes,
+    class_labels,
+    float32_targets,
+    label_keys,
+    log_targets,
+    some_labels,
+    target_kind,
+)
 
 ProcLike = TabularProc | type[TabularProc]
-TARGET_KINDS = ("category", "regression", "multi_label")
 UNKNOWN_CHOICES = ("warn", "error", "ignore")
 
 
@@ -75,8 +92,12 @@ class TabularPipeline:
             ...     df, train_rows, ["city"], ["age"], [FillMissing, Categorify, Normalize],
             ...     y_names=["price"])
         """
-        check_columns(df, {"y": y_names, "cat_names": cat_names, "cont_names": cont_names})
-        _check_no_missing_targets(df[list(y_names)])
+        groups = {"y": list(y_names), "cat_names": list(cat_names),
+                  "cont_names": list(cont_names)}
+        check_columns(df, groups)
+        check_unique_columns(df, "df", [*y_names, *cat_names, *cont_names])
+        _check_string_names(groups)
+        check_targets(df[list(y_names)], np.asarray(train_rows))
         y_kind = target_kind(df, list(y_names), y_block)
         if log_y and y_kind != "regression":
             raise ConfigError(f"log_y=True needs a regression target; {list(y_names)} is treated "
@@ -99,13 +120,14 @@ class TabularPipeline:
         """The classes of the training rows; a label found only in the other rows has no
         training example, so the model could never predict it: an error, not a silent class."""
         name = self.y_names[0]
-        self.classes = sorted_labels(train_labels, name)
+        self.classes = class_labels(train_labels, name)
         unknown = self._class_codes(all_labels) < 0
         if unknown.any():
-            raise DataError(f"Target {name!r} has label(s) {_some_labels(all_labels, unknown)} in "
+            raise DataError(f"Target {name!r} has label(s) {some_labels(all_labels, unknown)} in "
                             "validation rows but never in training rows; every class needs "
                             "training rows. Drop those rows, or choose validation rows that leave "
                             "examples of every class for training (another seed or valid_idx).")
+        check_two_classes(self.classes, name)
 
     def _fit_procs(self, train: pd.DataFrame) -> pd.DataFrame:
         """Fit each processor on the training rows as the earlier ones left them; return the
@@ -116,6 +138,10 @@ class TabularPipeline:
             cat_names, cont_names = proc.fit(frame, cat_names, cont_names)
             frame = proc.transform(frame)
         self.out_cat_names, self.out_cont_names = cat_names, cont_names
+        if self.out_cat_names and self._proc(Categorify) is None:
+            raise ConfigError(f"FillMissing adds the categorical column(s) {self.out_cat_names}, "
+                              "which need Categorify in procs; add it, or pass "
+                              "FillMissing(add_col=False).")
         return frame
 
     # ----- applying -----------------------------------------------------------------------------
@@ -129,6 +155,7 @@ class TabularPipeline:
         ("validation rows").
         """
         check_one_of(unknown, UNKNOWN_CHOICES, "unknown")
+        check_unique_columns(df, "df", [*self.cat_names, *self.cont_names])
         missing = [name for name in [*self.cat_names, *self.cont_names] if name not in df.columns]
         if missing:
             raise DataError(f"The rows lack the column(s) {missing} the model was trained with; "
@@ -155,41 +182,43 @@ class TabularPipeline:
         cats = np.require(cats.reshape(num_rows, len(self.out_cat_names)), requirements="W")
         conts = frame[self.out_cont_names].to_numpy(dtype=np.float64, na_value=np.nan)
         conts = conts.reshape(num_rows, len(self.out_cont_names))
-        if np.isnan(conts).any():
-            columns = [name for name, bad in zip(self.out_cont_names, np.isnan(conts).any(0),
+        unusable = ~np.isfinite(conts)
+        if unusable.any():
+            columns = [name for name, bad in zip(self.out_cont_names, unusable.any(0),
                                                  strict=True) if bad]
-            raise DataError(f"Continuous column(s) {columns} have missing values and procs has no "
-                            "FillMissing; add FillMissing to procs or fill them first.")
+            raise DataError(f"Continuous column(s) {columns} have missing or infinite values and "
+                            "procs has no FillMissing; add FillMissing to procs or fill them "
+                            "first.")
         conts = np.clip(conts, -FLOAT32_MAX, FLOAT32_MAX).astype(np.float32)
         return torch.from_numpy(cats), torch.from_numpy(conts)
 
-    def targets(self, df: pd.DataFrame) -> Tensor:
-        """The encoded target: class index (int64), values (float32) or 0/1 labels (float32)."""
+    def targets(self, df: pd.DataFrame, rows: str | None = None) -> Tensor:
+        """The encoded target: class index (int64), values (float32) or 0/1 labels (float32).
+        A missing or infinite target is a DataError; `rows` names the rows in it."""
         absent = [name for name in self.y_names if name not in df.columns]
         if absent:
             raise DataError(f"The rows lack the target column(s) {absent}.")
+        check_unique_columns(df, "df", self.y_names)
         values = df[self.y_names]
-        _check_no_missing_targets(values)
+        check_targets(values, rows=rows)
         if self.y_kind == "category":
             return self._class_indices(values[self.y_names[0]])
         numbers = np.column_stack([numeric_column(values[name], name) for name in self.y_names])
         if self.log_y:
-            numbers = _log(numbers, self.y_names)
-        numbers = numbers.astype(np.float32)
+            numbers = log_targets(numbers, self.y_names)
+        numbers = float32_targets(numbers, self.y_names)
         return torch.from_numpy(numbers[:, 0] if numbers.shape[1] == 1 else numbers)
 
     def _class_indices(self, labels: pd.Series) -> Tensor:
         codes = self._class_codes(labels)
         if (codes < 0).any():
             raise DataError(f"Target {self.y_names[0]!r} holds labels the model does not know: "
-                            f"{_some_labels(labels, codes < 0)}; the classes are {self.classes}.")
+                            f"{some_labels(labels, codes < 0)}; the classes are {self.classes}.")
         return torch.from_numpy(codes)
 
     def _class_codes(self, labels: pd.Series) -> np.ndarray:
         """Each label's class index (-1 for a label that is not a class)."""
-        if not _plain_labels(labels):
-            labels = labels.astype(str)
-        return pd.Index(self.classes).get_indexer_for(labels).astype(np.int64)
+        return pd.Index(self.classes).get_indexer_for(label_keys(labels)).astype(np.int64)
 
     # ----- decoding -----------------------------------------------------------------------------
     @property
@@ -297,14 +326,57 @@ class TabularPipeline:
         }
 
     @classmethod
-    def from_json(cls, state: dict[str, Any]) -> TabularPipeline:
-        """Rebuild what `to_json` wrote."""
-        procs = [proc_from_json(spec) for spec in state["procs"]]
-        pipeline = cls(state["cat_names"], state["cont_names"], procs, state["y_names"],
-                       state["y_kind"], state["classes"], state["log_y"])
-        pipeline.out_cat_names = list(state["out_cat_names"])
-        pipeline.out_cont_names = list(state["out_cont_names"])
+    def from_json(cls, state: Any, field: str = "pipeline") -> TabularPipeline:
+        """Rebuild what `to_json` wrote, checking every field first: a SchemaError names the
+        field's path in the file (`pipeline.procs[2].state.stds.age`) and the problem."""
+        state = expect_dict(state, field)
+        names = {key: expect_names(expect_key(state, key, field), f"{field}.{key}")
+                 for key in ("cat_names", "cont_names", "y_names", "out_cat_names",
+                             "out_cont_names")}
+        _expect_distinct_roles(names, field)
+        specs = expect_list(expect_key(state, "procs", field), f"{field}.procs")
+        procs = [proc_from_json(spec, f"{field}.procs[{i}]") for i, spec in enumerate(specs)]
+        kinds = [type(proc).__name__ for proc in procs]
+        for position, kind in enumerate(kinds):
+            if kind in kinds[:position]:
+                raise fail(f"{field}.procs[{position}]", f"is a second {kind}; each processor "
+                           "is listed once")
+        y_kind = expect_str(expect_key(state, "y_kind", field), f"{field}.y_kind", TARGET_KINDS)
+        classes = _expect_classes(expect_key(state, "classes", field), y_kind, names["y_names"],
+                                  field)
+        log_y = expect_bool(expect_key(state, "log_y", field), f"{field}.log_y")
+        if log_y and y_kind != "regression":
+            raise fail(f"{field}.log_y", f"must be false for a {y_kind!r} target")
+        pipeline = cls(names["cat_names"], names["cont_names"], procs, names["y_names"], y_kind,
+                       classes, log_y)
+        pipeline.out_cat_names = names["out_cat_names"]
+        pipeline.out_cont_names = names["out_cont_names"]
+        pipeline._expect_consistent_procs({kind: i for i, kind in enumerate(kinds)}, field)
         return pipeline
+
+    def _expect_consistent_procs(self, positions: dict[str, int], field: str) -> None:
+        """The processors' states cover exactly the columns the names say (read from a file)."""
+        fill = self._proc(FillMissing)
+        added = [name + NA_SUFFIX for name in fill.na_names] if fill is not None else []
+        if self.out_cat_names != [*self.cat_names, *added]:
+            raise fail(f"{field}.out_cat_names", f"must be cat_names and then the columns "
+                       f"FillMissing adds: {[*self.cat_names, *added]}; got {self.out_cat_names}")
+        if self.out_cont_names != self.cont_names:
+            raise fail(f"{field}.out_cont_names", f"must equal cont_names {self.cont_names}; "
+                       f"got {self.out_cont_names}")
+        if self.out_cat_names and self._proc(Categorify) is None:
+            raise fail(f"{field}.procs", f"has no Categorify, which the categorical columns "
+                       f"{self.out_cat_names} need")
+        covered = ((FillMissing, "fill_values", self.cont_names),
+                   (Categorify, "categories", self.out_cat_names),
+                   (Normalize, "means", self.cont_names))
+        for kind, key, expected in covered:
+            proc = self._proc(kind)
+            columns = None if proc is None else getattr(proc, key)
+            if columns is not None and sorted(columns) != sorted(expected):
+                where = f"{field}.procs[{positions[kind.__name__]}].state.{key}"
+                raise fail(where, f"must have one entry per column of {expected}; got "
+                           f"{list(columns)}")
 
     def __repr__(self) -> str:
         procs = ", ".join(type(proc).__name__ for proc in self.procs)
@@ -313,65 +385,40 @@ class TabularPipeline:
                 f"y={self.y_names} ({self.y_kind}))")
 
 
-# ----- checks and conversions ------------------------------------------------------------------
-def target_kind(df: pd.DataFrame, y_names: list[str], y_block: str | None) -> str:
-    """"category" (one text/categorical/bool column), "regression" (numbers) or "multi_label"."""
+# ----- helpers ---------------------------------------------------------------------------------
+def _check_string_names(groups: dict[str, list[Any]]) -> None:
+    """Column names are JSON keys in the fitted state, so they must be strings."""
+    for argument, names in groups.items():
+        for name in names:
+            if not isinstance(name, str):
+                raise ConfigError(f"{argument} names the column {name!r} ({type(name).__name__}); "
+                                  "column names must be strings to be saved with the model. "
+                                  "Rename them: df.columns = df.columns.astype(str).")
+
+
+def _expect_distinct_roles(names: dict[str, list[str]], field: str) -> None:
+    """No column is both an input and a target, or both categorical and continuous."""
+    seen: dict[str, str] = {}
+    for key in ("cat_names", "cont_names", "y_names"):
+        for position, name in enumerate(names[key]):
+            if name in seen:
+                raise fail(f"{field}.{key}[{position}]", f"names {name!r}, which is in "
+                           f"{field}.{seen[name]} too")
+            seen[name] = key
+
+
+def _expect_classes(value: Any, y_kind: str, y_names: list[str], field: str) -> list[Any] | None:
+    """The classes of a "category" target (at least 2, distinct); null for other targets."""
     if not y_names:
-        raise ConfigError("y must name at least one target column.")
-    if y_block is not None:
-        check_one_of(y_block, TARGET_KINDS, "y_block")
-        if y_block == "category" and len(y_names) != 1:
-            raise ConfigError(f"y_block='category' takes one target column; got {y_names}. Use "
-                              "y_block='multi_label' for several 0/1 columns.")
-        return y_block
-    dtypes = [df[name].dtype for name in y_names]
-    if len(y_names) > 1:
-        flags = all(pd.api.types.is_bool_dtype(dtype) or _is_zero_one(df[name])
-                    for name, dtype in zip(y_names, dtypes, strict=True))
-        return "multi_label" if flags else "regression"
-    dtype = dtypes[0]
-    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
-        return "category"
-    return "regression"
-
-
-def _is_zero_one(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values.dtype) and values.dropna().isin([0, 1]).all()
-
-
-def sorted_labels(values: pd.Series, name: str) -> list[Any]:
-    """The sorted distinct labels of a class target, as plain Python values."""
-    unique = pd.Index(values.dropna().unique())
-    if not _plain_labels(values):
-        unique = pd.Index(unique.astype(str).unique())
-    try:
-        unique = unique.sort_values()
-    except TypeError as error:
-        raise DataError(f"Target {name!r} mixes label types that cannot be sorted "
-                        f"({error}); convert it with df[{name!r}].astype(str).") from error
-    return [plain_value(value) for value in unique.tolist()]
-
-
-def _some_labels(labels: pd.Series, where: np.ndarray) -> list[Any]:
-    """Up to five distinct labels of the rows `where` marks, as plain values (for messages)."""
-    return [plain_value(label) for label in pd.unique(labels[where].to_numpy())[:5]]
-
-
-def _plain_labels(values: pd.Series) -> bool:
-    """True when the labels are JSON-able scalars; other labels are compared as text."""
-    if values.dtype.kind in "biuf":
-        return True
-    unique = pd.Index(values.dropna().unique()).tolist()
-    return all(isinstance(value, (str, bool, int, float, np.generic)) for value in unique)
-
-
-def _check_no_missing_targets(values: pd.DataFrame) -> None:
-    missing = values.isna().any(axis=1)
-    if missing.any():
-        rows = values.index[missing.to_numpy()][:5].tolist()
-        raise DataError(f"Target {list(values.columns)} has missing values in "
-                        f"{int(missing.sum())} row(s), e.g. rows {rows}; drop those rows "
-                        "(df.dropna(subset=...)) or fill them.")
+        raise fail(f"{field}.y_names", "must name at least one target column")
+    if y_kind != "category":
+        if value is not None:
+            raise fail(f"{field}.classes", f"must be null for a {y_kind!r} target")
+        return None
+    if len(y_names) != 1:
+        raise fail(f"{field}.y_names", f"must name one column for a 'category' target; got "
+                   f"{y_names}")
+    return expect_labels(value, f"{field}.classes", min_len=2)
 
 
 def _drop_float32_noise(values: np.ndarray, std: float) -> np.ndarray:
@@ -379,13 +426,6 @@ def _drop_float32_noise(values: np.ndarray, std: float) -> np.ndarray:
     deviation), so 40 reads 40.0 rather than 39.999998."""
     decimals = int(np.clip(-np.floor(np.log10(std * 1e-5)), 0, 12))
     return np.round(values, decimals)
-
-
-def _log(values: np.ndarray, y_names: list[str]) -> np.ndarray:
-    if (values <= 0).any():
-        raise DataError(f"log_y=True needs positive targets, but {y_names} has "
-                        f"{int((values <= 0).sum())} value(s) <= 0; shift them or drop log_y.")
-    return np.log(values)
 
 
 def _instantiate(procs: Sequence[ProcLike]) -> list[TabularProc]:

@@ -1,17 +1,17 @@
-"""Tabular processors (FillMissing, Categorify, Normalize) and the lessons' column helpers.
+"""Tabular processors: FillMissing, Categorify and Normalize, and their JSON.
 
 A processor learns its state from the training rows once (`fit`) and then applies exactly that state
 to any rows (`transform`): validation, test and inference alike. Its state is plain JSON
-(`to_json` / `from_json`), so an exported learner carries it without pickling anything. Processors
-run in the order of their `order` attribute (FillMissing, Categorify, Normalize), as in fastai, so
-the order of the `procs` list does not matter.
+(`to_json` / `from_json`, which checks every field with briskml.schema), so an exported learner
+carries it without pickling anything. Processors run in the order of their `order` attribute
+(FillMissing, Categorify, Normalize), as in fastai, so the order of the `procs` list does not
+matter. How they read raw values (what counts as missing, which values are compared as text) is
+in `briskml.tabular.values`.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -19,9 +19,34 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from briskml.checks import check_non_negative_int, check_one_of, is_number
-from briskml.errors import BriskWarning, ConfigError, DataError
+from briskml.checks import check_one_of, is_number
+from briskml.errors import ConfigError, DataError, warn
 from briskml.frames import plain_value
+from briskml.schema import (
+    expect_bool,
+    expect_dict,
+    expect_key,
+    expect_number,
+    expect_str,
+    fail,
+)
+from briskml.tabular.fields import (
+    expect_labels,
+    expect_names,
+    expect_subset,
+    numbers_by_column,
+)
+from briskml.tabular.values import (
+    DATE_KINDS,
+    as_dates,
+    count_infinite,
+    date_kind,
+    finite_numbers,
+    is_json_scalar,
+    plain_kind,
+    text_of,
+    without_infinity,
+)
 
 NA_SUFFIX = "_na"
 MISSING_LABEL = "#na#"  # how code 0 (missing or unseen) reads in decoded tables, as in fastai
@@ -30,9 +55,11 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)  # inputs saturate here: the model
 
 @dataclass
 class ProcReport:
-    """Per column: missing values filled or coded 0, and categories unseen in training."""
+    """Per column: missing values filled or coded 0 (of them, how many were infinite), and
+    categories unseen in training."""
 
     missing: dict[str, int] = field(default_factory=dict)
+    infinite: dict[str, int] = field(default_factory=dict)
     unseen: dict[str, int] = field(default_factory=dict)
     unseen_examples: dict[str, list[Any]] = field(default_factory=dict)
     fill_values: dict[str, float] = field(default_factory=dict)
@@ -54,7 +81,9 @@ class ProcReport:
         if column in self.missing:
             where = (f"filled with {self.fill_values[column]:g}" if column in self.fill_values
                      else "coded as missing")
-            parts.append(f"{self.missing[column]} missing ({where})")
+            infinite = (f", {self.infinite[column]} of them infinite"
+                        if self.infinite.get(column) else "")
+            parts.append(f"{self.missing[column]} missing{infinite} ({where})")
         return f"{column}: " + ", ".join(parts)
 
 
@@ -77,8 +106,9 @@ class TabularProc:
         raise NotImplementedError
 
     @classmethod
-    def from_json(cls, state: dict[str, Any]) -> TabularProc:
-        """Rebuild a fitted processor from `to_json`'s output."""
+    def from_json(cls, state: Any, field: str = "state") -> TabularProc:
+        """Rebuild a fitted processor from `to_json`'s output; a SchemaError naming the field
+        (`field` is the state's path in the file) when a value is of the wrong type or range."""
         raise NotImplementedError
 
     def _check_fitted(self, attribute: str) -> None:
@@ -89,6 +119,11 @@ class TabularProc:
 
 class FillMissing(TabularProc):
     """Fill missing continuous values with a statistic of the training rows.
+
+    Missing means anything that is not a finite number: NaN, None, pd.NA and also +inf and
+    -inf (a division by zero, an overflow), which no statistic or standardisation survives.
+    Infinite values of the training rows are counted in a BriskWarning naming the column; in
+    later rows they are counted with the missing values (`unknown="warn"`).
 
     Each continuous column with missing values in the training rows also gets a boolean categorical
     column `<col>_na`; a column that is missing only in later rows is filled with the same statistic
@@ -116,8 +151,16 @@ class FillMissing(TabularProc):
     def fit(self, df: pd.DataFrame, cat_names: Sequence[str], cont_names: Sequence[str]
             ) -> tuple[list[str], list[str]]:
         """Compute each continuous column's fill value; note which need an `_na` column."""
-        self.fill_values = {name: self._statistic(df[name], name) for name in cont_names}
-        missing = [name for name in cont_names if df[name].isna().any()]
+        numbers = {name: finite_numbers(df[name]) for name in cont_names}
+        self.fill_values = {name: self._statistic(numbers[name], name) for name in cont_names}
+        for name in cont_names:
+            infinite = count_infinite(df[name])
+            if infinite:
+                warn(f"Column {name!r} holds {infinite} infinite value(s) in the training rows; "
+                     f"they are treated as missing: filled with {self.fill_values[name]:g}"
+                     f"{f' and flagged in {name + NA_SUFFIX!r}' if self.add_col else ''}. "
+                     "Replace them yourself to silence this.")
+        missing = [name for name in cont_names if np.isnan(numbers[name]).any()]
         self.na_names = missing if self.add_col else []
         added = [name + NA_SUFFIX for name in self.na_names]
         clashes = [name for name in added if name in df.columns or name in cat_names]
@@ -126,33 +169,38 @@ class FillMissing(TabularProc):
                             "rename them or fill those columns' missing values yourself.")
         return [*cat_names, *added], list(cont_names)
 
-    def _statistic(self, values: pd.Series, name: str) -> float:
+    def _statistic(self, numbers: np.ndarray, name: str) -> float:
         if self.fill_strategy == "constant":
             return self.fill_value
-        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
         numbers = numbers[~np.isnan(numbers)]
         if numbers.size == 0:
-            warnings.warn(f"Column '{name}' has no values in the training rows; FillMissing fills "
-                          f"it with {self.fill_value:g}.", BriskWarning, stacklevel=4)
+            warn(f"Column {name!r} has no values in the training rows; FillMissing fills it "
+                 f"with {self.fill_value:g}.")
             return self.fill_value
+        numbers = np.clip(numbers, -FLOAT32_MAX, FLOAT32_MAX)  # a mean that cannot overflow
         statistic = np.median(numbers) if self.fill_strategy == "median" else np.mean(numbers)
-        return float(statistic) if math.isfinite(statistic) else self.fill_value
+        return float(statistic)
 
     def transform(self, df: pd.DataFrame, report: ProcReport | None = None) -> pd.DataFrame:
-        """Add the `_na` columns, then fill every missing continuous value (counted in `report`)."""
+        """Add the `_na` columns, then fill every missing or infinite continuous value (counted
+        in `report`)."""
         self._check_fitted("fill_values")
         out = df.copy(deep=False)
+        numbers = {name: finite_numbers(df[name]) for name in self.fill_values}
         for name in self.na_names:
-            out[name + NA_SUFFIX] = df[name].isna().to_numpy()
+            out[name + NA_SUFFIX] = np.isnan(numbers[name])
         for name, value in self.fill_values.items():
-            missing = df[name].isna()
+            missing = np.isnan(numbers[name])
             count = int(missing.sum())
             if not count:
                 continue
-            out[name] = df[name].where(~missing, value)
+            out[name] = np.where(missing, value, numbers[name])
             if report is not None:
                 report.missing[name] = count
                 report.fill_values[name] = value
+                infinite = count_infinite(df[name])
+                if infinite:
+                    report.infinite[name] = infinite
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -162,10 +210,19 @@ class FillMissing(TabularProc):
                 "na_names": self.na_names}
 
     @classmethod
-    def from_json(cls, state: dict[str, Any]) -> FillMissing:
-        proc = cls(state["fill_strategy"], state["fill_value"], state["add_col"])
-        proc.fill_values = {name: float(value) for name, value in state["fill_values"].items()}
-        proc.na_names = list(state["na_names"])
+    def from_json(cls, state: Any, field: str = "state") -> FillMissing:
+        state = expect_dict(state, field)
+        proc = cls(expect_str(expect_key(state, "fill_strategy", field), f"{field}.fill_strategy",
+                              cls.STRATEGIES),
+                   expect_number(expect_key(state, "fill_value", field), f"{field}.fill_value"),
+                   expect_bool(expect_key(state, "add_col", field), f"{field}.add_col"))
+        proc.fill_values = numbers_by_column(expect_key(state, "fill_values", field),
+                                             f"{field}.fill_values")
+        proc.na_names = expect_names(expect_key(state, "na_names", field), f"{field}.na_names")
+        if proc.na_names and not proc.add_col:
+            raise fail(f"{field}.na_names", "must be empty when add_col is false")
+        expect_subset(proc.na_names, proc.fill_values, f"{field}.na_names",
+                      f"{field}.fill_values")
         return proc
 
 
@@ -174,6 +231,10 @@ class Categorify(TabularProc):
 
     Categories come from the training rows, sorted (or in the order of an ordered pandas
     Categorical), so codes run 1..n and the embedding of code 0 stands for "not known".
+    Strings (`str` or object), integers, booleans and floats are categories as they are
+    (nullable `Int64`, `boolean`, `Float64` and `category` columns too; pd.NA, None, NaN and a
+    float's +-inf are missing). Dates, durations and columns that mix types are compared as text:
+    a date reads the same whether it comes as a datetime or as the text of a CSV.
 
     Example:
         >>> proc = Categorify()
@@ -186,32 +247,37 @@ class Categorify(TabularProc):
 
     def __init__(self) -> None:
         self.categories: dict[str, list[Any]] | None = None
-        self.as_text: list[str] = []  # columns whose values are compared as strings (mixed types)
+        self.as_text: list[str] = []  # columns whose values are compared as text
+        self.dates: dict[str, str] = {}  # of those, columns of dates or durations: their kind
         self._lookups: dict[str, pd.Index] = {}  # hash tables built once, on first use
 
     def fit(self, df: pd.DataFrame, cat_names: Sequence[str], cont_names: Sequence[str]
             ) -> tuple[list[str], list[str]]:
         """Collect each categorical column's categories from the training rows."""
         self._lookups = {}
-        self.categories, self.as_text = {}, []
+        self.categories, self.as_text, self.dates = {}, [], {}
         for name in cat_names:
             self.categories[name] = self._categories_of(df[name], name)
         return list(cat_names), list(cont_names)
 
     def _categories_of(self, values: pd.Series, name: str) -> list[Any]:
-        if isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered:
-            present = set(values.dropna().unique().tolist())
-            return [plain_value(value) for value in values.dtype.categories if value in present]
-        unique = pd.Index(values.dropna().unique())
-        if not _is_json_scalar_kind(unique):
-            self.as_text.append(name)
-            unique = pd.Index(unique.astype(str).unique())
+        values = without_infinity(values)
         try:
-            unique = unique.sort_values()
-        except TypeError:  # mixed types such as 1 and "a" cannot be sorted: compare as text
-            self.as_text.append(name)
-            unique = pd.Index(unique.astype(str).unique()).sort_values()
-        return [plain_value(value) for value in unique.tolist()]
+            unique = _sorted_distinct(values)
+        except TypeError as error:   # unhashable values (lists, dicts)
+            raise DataError(f"Column {name!r} (in cat_names) holds values that cannot be "
+                            f"categories ({error}); turn them into text or numbers first, e.g. "
+                            f"df[{name!r}].astype(str).") from None
+        kind = date_kind(values)
+        if kind is None and unique is not None and plain_kind(values) and _all_json_scalars(
+                unique):
+            return [plain_value(value) for value in unique.tolist()]
+        self.as_text.append(name)
+        if kind is not None:   # dates in time order
+            self.dates[name] = kind
+            return list(dict.fromkeys(text_of(unique)))
+        # The text of every value (0 and False are one value but two texts), sorted.
+        return sorted(set(text_of(values.dropna())))
 
     def transform(self, df: pd.DataFrame, report: ProcReport | None = None) -> pd.DataFrame:
         """Map every categorical value to its code (0 for missing or unseen values, counted in
@@ -224,11 +290,19 @@ class Categorify(TabularProc):
 
     def _codes(self, values: pd.Series, name: str, categories: list[Any],
                report: ProcReport | None) -> np.ndarray:
+        values = without_infinity(values)
+        keys: Any = values
+        if name in self.dates:
+            keys = as_dates(values, self.dates[name])
         if name in self.as_text:
-            values = values.where(values.isna(), values.astype(str))
+            keys = text_of(keys)
         if name not in self._lookups:
             self._lookups[name] = pd.Index(categories)
-        codes = self._lookups[name].get_indexer_for(values).astype(np.int64) + 1  # -1 -> 0
+        try:
+            codes = self._lookups[name].get_indexer_for(keys).astype(np.int64) + 1  # -1 -> 0
+        except TypeError as error:   # unhashable values (lists, dicts)
+            raise DataError(f"Column {name!r} holds values that cannot be compared with its "
+                            f"categories ({error}); give it text, numbers or booleans.") from None
         if report is not None:
             self._report(values, codes, name, report)
         return codes
@@ -241,7 +315,8 @@ class Categorify(TabularProc):
             report.missing[name] = int(missing.sum())
         if unseen.any():
             report.unseen[name] = int(unseen.sum())
-            report.unseen_examples[name] = pd.unique(values[unseen].to_numpy())[:3].tolist()
+            examples = values.iloc[np.flatnonzero(unseen)].drop_duplicates().iloc[:3]
+            report.unseen_examples[name] = examples.tolist()
 
     def decode(self, name: str, codes: np.ndarray) -> np.ndarray:
         """Category labels for the codes of column `name` (code 0 reads "#na#")."""
@@ -251,20 +326,39 @@ class Categorify(TabularProc):
 
     def to_json(self) -> dict[str, Any]:
         self._check_fitted("categories")
-        return {"categories": self.categories, "as_text": self.as_text}
+        return {"categories": self.categories, "as_text": self.as_text, "dates": self.dates}
 
     @classmethod
-    def from_json(cls, state: dict[str, Any]) -> Categorify:
+    def from_json(cls, state: Any, field: str = "state") -> Categorify:
+        state = expect_dict(state, field)
+        where = f"{field}.categories"
+        categories = expect_dict(expect_key(state, "categories", field), where)
         proc = cls()
-        proc.categories = {name: list(values) for name, values in state["categories"].items()}
-        proc.as_text = list(state["as_text"])
+        proc.categories = {name: expect_labels(values, f"{where}.{name}")
+                           for name, values in categories.items()}
+        proc.as_text = expect_names(expect_key(state, "as_text", field), f"{field}.as_text")
+        expect_subset(proc.as_text, proc.categories, f"{field}.as_text", where)
+        for name in proc.as_text:
+            for position, label in enumerate(proc.categories[name]):
+                if not isinstance(label, str):
+                    raise fail(f"{where}.{name}[{position}]", "must be a string (the column "
+                               f"is compared as text); got {label!r}")
+        # Files written before dates were remembered have no "dates": none are parsed.
+        dates = expect_dict(state.get("dates", {}), f"{field}.dates")
+        for name, kind in dates.items():
+            proc.dates[name] = expect_str(kind, f"{field}.dates.{name}", DATE_KINDS)
+            if name not in proc.as_text:
+                raise fail(f"{field}.dates.{name}", f"names a column that is not in "
+                           f"{field}.as_text ({proc.as_text[:10]})")
         return proc
 
 
 class Normalize(TabularProc):
     """Standardise each continuous column with the training rows' mean and standard deviation.
 
-    A constant column keeps a standard deviation of 1, so it never produces NaN or infinity.
+    Both are computed on the finite values only (FillMissing, which runs first, has filled the
+    others); a constant column keeps a standard deviation of 1, so it never divides by 0.
+    Values beyond float32's range saturate there: the model is float32.
 
     Example:
         >>> proc = Normalize()
@@ -283,7 +377,7 @@ class Normalize(TabularProc):
         """Compute each continuous column's mean and standard deviation (float64)."""
         self.means, self.stds = {}, {}
         for name in cont_names:
-            values = _float64(df[name])
+            values = _clipped(finite_numbers(df[name]))
             values = values[~np.isnan(values)]
             mean = float(values.mean()) if values.size else 0.0
             std = float(values.std()) if values.size else 0.0
@@ -292,13 +386,13 @@ class Normalize(TabularProc):
         return list(cat_names), list(cont_names)
 
     def transform(self, df: pd.DataFrame, report: ProcReport | None = None) -> pd.DataFrame:
-        """Replace each continuous column by (value - mean) / std, as float32."""
+        """Replace each continuous column by (value - mean) / std, as float32 (NaN where a value
+        is missing or infinite: FillMissing fills those first)."""
         self._check_fitted("means")
         out = df.copy(deep=False)
         for name, mean in self.means.items():
-            scaled = (_float64(df[name]) - mean) / self.stds[name]
-            # Saturate at float32's range: the model's inputs are float32.
-            out[name] = np.clip(scaled, -FLOAT32_MAX, FLOAT32_MAX).astype(np.float32)
+            scaled = (_clipped(finite_numbers(df[name])) - mean) / self.stds[name]
+            out[name] = _clipped(scaled).astype(np.float32)
         return out
 
     def decode(self, name: str, values: np.ndarray) -> np.ndarray:
@@ -311,10 +405,15 @@ class Normalize(TabularProc):
         return {"means": self.means, "stds": self.stds}
 
     @classmethod
-    def from_json(cls, state: dict[str, Any]) -> Normalize:
+    def from_json(cls, state: Any, field: str = "state") -> Normalize:
+        state = expect_dict(state, field)
         proc = cls()
-        proc.means = {name: float(value) for name, value in state["means"].items()}
-        proc.stds = {name: float(value) for name, value in state["stds"].items()}
+        proc.means = numbers_by_column(expect_key(state, "means", field), f"{field}.means")
+        proc.stds = numbers_by_column(expect_key(state, "stds", field), f"{field}.stds",
+                                      positive=True)
+        if list(proc.stds) != list(proc.means):
+            raise fail(f"{field}.stds", f"must name the columns of {field}.means "
+                       f"({list(proc.means)}); got {list(proc.stds)}")
         return proc
 
 
@@ -332,100 +431,33 @@ def proc_to_json(proc: TabularProc) -> dict[str, Any]:
     return {"name": name, "state": proc.to_json()}
 
 
-def proc_from_json(spec: dict[str, Any]) -> TabularProc:
-    """Rebuild a processor written by `proc_to_json`."""
-    return PROCS[spec["name"]].from_json(spec["state"])
+def proc_from_json(spec: Any, field: str = "proc") -> TabularProc:
+    """Rebuild a processor written by `proc_to_json`; a SchemaError names the bad field."""
+    spec = expect_dict(spec, field)
+    name = expect_str(expect_key(spec, "name", field), f"{field}.name", tuple(PROCS))
+    return PROCS[name].from_json(expect_key(spec, "state", field), f"{field}.state")
 
 
-def _float64(values: pd.Series) -> np.ndarray:
-    """Values as float64, missing as NaN, clipped to float32's range so statistics stay finite."""
-    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+def _clipped(numbers: np.ndarray) -> np.ndarray:
+    """Finite values limited to float32's range (NaN stays NaN), so statistics stay finite."""
     return np.clip(numbers, -FLOAT32_MAX, FLOAT32_MAX)
 
 
-def _is_json_scalar_kind(index: pd.Index) -> bool:
-    """True when the values are strings, integers, floats or booleans (they survive JSON)."""
+def _sorted_distinct(values: pd.Series) -> pd.Index | None:
+    """The distinct present values, sorted (an ordered Categorical: in its order); None when
+    they mix types that do not sort."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered:
+        codes = np.unique(values.cat.codes.to_numpy())
+        return values.dtype.categories[codes[codes >= 0]]
+    unique = pd.Index(values.dropna().unique())
+    try:
+        return unique.sort_values()
+    except TypeError:
+        return None
+
+
+def _all_json_scalars(index: pd.Index) -> bool:
+    """True when JSON gives every value back unchanged (infinity is gone already)."""
     if index.dtype.kind in "biuf":
         return True
-    return all(isinstance(value, (str, bool, int, float, np.generic)) for value in index.tolist())
-
-
-# ----- helpers from the lessons ----------------------------------------------------------------
-def cont_cat_split(df: pd.DataFrame, max_card: int = 20, dep_var: str | Sequence[str] | None = None
-                   ) -> tuple[list[str], list[str]]:
-    """Guess (cont_names, cat_names): floats, and integers with more than `max_card` values, are
-    continuous; everything else is categorical. Dates are left out (use `add_datepart`).
-
-    Example:
-        >>> cont_names, cat_names = cont_cat_split(df, max_card=20, dep_var="salary")
-    """
-    check_non_negative_int(max_card, "max_card")
-    excluded = {dep_var} if isinstance(dep_var, str) else set(dep_var or ())
-    cont_names, cat_names = [], []
-    for name in df.columns:
-        if name in excluded or pd.api.types.is_datetime64_any_dtype(df[name].dtype):
-            continue
-        dtype = df[name].dtype
-        is_bool = pd.api.types.is_bool_dtype(dtype)
-        is_integer = pd.api.types.is_integer_dtype(dtype) and not is_bool
-        if pd.api.types.is_float_dtype(dtype) or (is_integer and df[name].nunique() > max_card):
-            cont_names.append(name)
-        else:
-            cat_names.append(name)
-    return cont_names, cat_names
-
-
-_DATE_PARTS = ("Year", "Month", "Week", "Day", "Dayofweek", "Dayofyear", "Is_month_end",
-               "Is_month_start", "Is_quarter_end", "Is_quarter_start", "Is_year_end",
-               "Is_year_start")
-
-_PANDAS_NAMES = {"Dayofweek": "day_of_week", "Dayofyear": "day_of_year"}
-
-
-def add_datepart(df: pd.DataFrame, column: str, prefix: str | None = None, drop: bool = True,
-                 time: bool = False) -> pd.DataFrame:
-    """A new DataFrame where the date `column` becomes Year, Month, Week, Day, Dayofweek, Dayofyear,
-    Is_month_end/start, Is_quarter_end/start, Is_year_end/start and Elapsed (seconds since 1970);
-    `time=True` adds Hour, Minute and Second. `df` itself is not modified.
-
-    Example:
-        >>> df = add_datepart(df, "saledate")   # saleYear, saleMonth, ..., saleElapsed
-    """
-    if column not in df.columns:
-        raise DataError(f"add_datepart: no column {column!r}; the columns are {list(df.columns)}.")
-    dates = _as_dates(df[column], column)
-    prefix = re.sub("[Dd]ate$", "", column) if prefix is None else prefix
-    parts = {prefix + part: _date_part(dates, part) for part in _DATE_PARTS}
-    if time:
-        parts.update({prefix + unit: getattr(dates.dt, unit.lower()) for unit in
-                      ("Hour", "Minute", "Second")})
-    parts[prefix + "Elapsed"] = _whole_numbers(_seconds_since_epoch(dates))
-    out = df.drop(columns=[column]) if drop else df.copy(deep=False)
-    return out.assign(**pd.DataFrame(parts, index=df.index))
-
-
-def _as_dates(values: pd.Series, column: str) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values
-    try:
-        return pd.to_datetime(values)
-    except (ValueError, TypeError) as error:
-        raise DataError(f"add_datepart: column {column!r} does not hold dates ({error}); convert "
-                        "it with pd.to_datetime(..., format=...) first.") from error
-
-
-def _date_part(dates: pd.Series, part: str) -> pd.Series:
-    if part == "Week":
-        return _whole_numbers(dates.dt.isocalendar().week)
-    values = getattr(dates.dt, _PANDAS_NAMES.get(part, part.lower()))
-    return values if part.startswith("Is_") else _whole_numbers(values)
-
-
-def _seconds_since_epoch(dates: pd.Series) -> pd.Series:
-    epoch = pd.Timestamp(0, tz=dates.dt.tz)
-    return (dates - epoch).dt.total_seconds() // 1
-
-
-def _whole_numbers(values: pd.Series) -> pd.Series:
-    """int64, or float64 when some dates are missing (NaN marks them, for FillMissing)."""
-    return values.astype("float64") if values.isna().any() else values.astype("int64")
+    return all(is_json_scalar(value) for value in index.tolist())

@@ -1,0 +1,55 @@
+"""Checks for the fields of a tabular pipeline's JSON, on top of briskml.schema: column names,
+numbers per column, categories and classes. Each raises a SchemaError naming the field's path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from briskml.schema import expect_dict, expect_list, expect_number, expect_str, fail
+from briskml.tabular.values import is_json_scalar
+
+
+def expect_names(value: Any, field: str) -> list[str]:
+    """`value` as a list of distinct column names (strings)."""
+    names = expect_list(value, field)
+    for position, name in enumerate(names):
+        expect_str(name, f"{field}[{position}]")
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise fail(field, f"names {duplicates} more than once")
+    return list(names)
+
+
+def expect_subset(names: Sequence[str], known: Any, field: str, known_field: str) -> None:
+    """Every one of `names` (listed in `field`) is one of `known` (listed in `known_field`)."""
+    for position, name in enumerate(names):
+        if name not in known:
+            raise fail(f"{field}[{position}]", f"names {name!r}, which is not in {known_field} "
+                       f"({list(known)[:10]})")
+
+
+def numbers_by_column(value: Any, field: str, positive: bool = False) -> dict[str, float]:
+    """`value` as {column: finite number} (each > 0 when `positive`)."""
+    numbers = expect_dict(value, field)
+    return {name: expect_number(number, f"{field}.{name}", positive=positive)
+            for name, number in numbers.items()}
+
+
+def expect_labels(value: Any, field: str, min_len: int = 0) -> list[Any]:
+    """`value` as a list of distinct JSON scalars (categories, classes), at least `min_len`."""
+    labels = expect_list(value, field)
+    for position, label in enumerate(labels):
+        if not is_json_scalar(label):
+            raise fail(f"{field}[{position}]", "must be a string, a whole number, a finite "
+                       f"number or true/false; got {label!r}")
+    if not pd.Index(labels, dtype=object).is_unique:
+        seen = pd.Index(labels, dtype=object)
+        raise fail(field, f"holds {list(seen[seen.duplicated()][:3])!r} more than once "
+                   "(1, 1.0 and true count as the same value); each label must be distinct")
+    if len(labels) < min_len:
+        raise fail(field, f"has {len(labels)} entries; at least {min_len} are needed")
+    return labels

@@ -120,3 +120,16 @@ def test_describe_is_json_able_for_a_plain_learner(make_learner):
     described = make_learner().describe()
     assert json.loads(json.dumps(described))["kind"] == "learner"
     assert described["parameters"]["trainable"] == described["parameters"]["total"]
+
+
+def test_predictions_that_are_not_finite_are_never_silent():
+    import pytest
+
+    from briskml.errors import BriskWarning
+    from briskml.inference import predict_in_chunks
+
+    model = torch.nn.Linear(2, 1)
+    torch.nn.init.constant_(model.weight, 10.0)          # 10 x 3e38 overflows float32
+    inputs = torch.tensor([[1.0, 2.0], [3e38, 3e38], [float("nan"), 0.0]])
+    with pytest.warns(BriskWarning, match=r"2 of 3 predictions are NaN or infinite \(rows 1, 2\)"):
+        predict_in_chunks(model, [inputs], torch.device("cpu"))

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from briskml.callbacks import CancelBatch
 from briskml.checks import check_one_of, check_positive_int
-from briskml.errors import ConfigError, DataError
+from briskml.errors import ConfigError, DataError, warn
 from briskml.losses import LossFunc, activation_for, loss_name, loss_per_item
 from briskml.registry import model_spec
 
@@ -54,7 +54,21 @@ def predict_in_chunks(model: nn.Module, inputs: Sequence[Tensor], device: torch.
             outputs.append(model(*chunk).float().cpu())
         if not outputs:   # no rows: one empty pass gives the output's shape
             outputs.append(model(*[t.to(device) for t in inputs]).float().cpu())
-    return torch.cat(outputs)
+    result = torch.cat(outputs)
+    warn_non_finite(result)
+    return result
+
+
+def warn_non_finite(outputs: Tensor) -> None:
+    """A BriskWarning when some rows of `outputs` are NaN or infinite, so such a prediction is
+    never returned silently."""
+    if outputs.numel() == 0 or bool(torch.isfinite(outputs).all()):
+        return
+    bad = (~torch.isfinite(outputs.reshape(len(outputs), -1))).any(1).nonzero().flatten()
+    shown = ", ".join(str(int(row)) for row in bad[:5]) + (" ..." if len(bad) > 5 else "")
+    warn(f"{len(bad)} of {len(outputs)} predictions are NaN or infinite (rows {shown}): their "
+         "inputs lie far outside what the model was trained on, or the model file was edited. "
+         "They are returned as they are; check those rows.")
 
 
 def concat_padded(tensors: Sequence[Tensor], pad_value: float = 0) -> Tensor:

@@ -24,7 +24,7 @@ from tests import tamper
 from tests.test_learner_kinds import CASES, Case
 
 LIMIT = 3 * 1024**3   # address space beyond what the test process already has
-KINDS = ["tabular_classifier", "collab_dot", "collab_nn", "language_model", "text_classifier"]
+KINDS = list(CASES)   # every kind of learner
 # Edits that no value of any field survives.
 ALWAYS_REFUSED = ("type", "nan", "inf")
 # Integer settings that are lengths of work, not sizes of weights: any positive value is valid.

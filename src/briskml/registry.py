@@ -59,10 +59,13 @@ def model_from_spec(spec: dict[str, Any], source: str) -> nn.Module:
     return cls(config)
 
 
-def config_from_spec(spec: Any, source: str) -> tuple[type[nn.Module], Any]:
+def config_from_spec(spec: Any, source: str, max_int: int | None = None
+                     ) -> tuple[type[nn.Module], Any]:
     """The registered class `spec` names and its config dataclass built from `spec["config"]`;
     a SchemaError names the field when the spec is malformed (the config's own checks raise a
-    ConfigError naming the argument)."""
+    ConfigError naming the argument). With `max_int`, no whole-number setting may exceed it,
+    checked before the dataclass exists: a model's every size and count is at most the numbers
+    its weights hold, and a constructor may loop over one before it makes a tensor."""
     spec = expect_dict(spec, "model")
     name = expect_str(expect_key(spec, "name", "model"), "model.name")
     cls = _MODELS.get(name)
@@ -73,10 +76,11 @@ def config_from_spec(spec: Any, source: str) -> tuple[type[nn.Module], Any]:
         )
     config = expect_dict(expect_key(spec, "config", "model"), "model.config")
     _check_finite(config, "model.config")
-    return cls, typed_config(cls.config_class, config, "model.config")
+    return cls, typed_config(cls.config_class, config, "model.config", max_int)
 
 
-def typed_config(config_class: type, values: dict[str, Any], field: str) -> Any:
+def typed_config(config_class: type, values: dict[str, Any], field: str,
+                 max_int: int | None = None) -> Any:
     """`config_class(**values)` once each value has the type its annotation gives (JSON lists
     for tuples, a dict for a nested config dataclass); a SchemaError names the field."""
     hints = typing.get_type_hints(config_class)
@@ -85,21 +89,21 @@ def typed_config(config_class: type, values: dict[str, Any], field: str) -> Any:
         raise fail(f"{field}.{unknown[0]}", f"is not a setting of {config_class.__name__}")
     checked = {}
     for name, value in values.items():
-        checked[name] = _typed(value, hints[name], f"{field}.{name}")
+        checked[name] = _typed(value, hints[name], f"{field}.{name}", max_int)
     return config_class(**checked)
 
 
-def _typed(value: Any, annotation: Any, field: str) -> Any:
+def _typed(value: Any, annotation: Any, field: str, max_int: int | None) -> Any:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
         options = [option for option in args if option is not type(None)]
         if value is None and len(options) < len(args):
             return None
         if len(options) == 1:   # Optional[X]: X's own error names what is wrong
-            return _typed(value, options[0], field)
+            return _typed(value, options[0], field, max_int)
         for option in options:
             try:
-                return _typed(value, option, field)
+                return _typed(value, option, field, max_int)
             except SchemaError:
                 continue
         raise fail(field, f"has the wrong type: {shown(value)}")
@@ -110,7 +114,11 @@ def _typed(value: Any, annotation: Any, field: str) -> Any:
     if annotation is bool:
         return expect_bool(value, field)
     if annotation is int:
-        return expect_int(value, field)
+        number = expect_int(value, field)
+        if max_int is not None and abs(number) > max_int:
+            raise fail(field, f"is {number}, more than the {max_int} numbers the file's weights "
+                              "allow")
+        return number
     if annotation is float:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise fail(field, f"must be a number; got {shown(value)}")
@@ -120,29 +128,15 @@ def _typed(value: Any, annotation: Any, field: str) -> Any:
     if origin is tuple:
         items = list(value) if isinstance(value, tuple) else expect_list(value, field)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_typed(item, args[0], f"{field}[{index}]")
+            return tuple(_typed(item, args[0], f"{field}[{index}]", max_int)
                          for index, item in enumerate(items))
         if len(items) != len(args):
             raise fail(field, f"must have {len(args)} entries; got {len(items)}")
-        return tuple(_typed(item, arg, f"{field}[{index}]")
+        return tuple(_typed(item, arg, f"{field}[{index}]", max_int)
                      for index, (item, arg) in enumerate(zip(items, args, strict=True)))
     if dataclasses.is_dataclass(annotation):
-        return typed_config(annotation, expect_dict(value, field), field)
+        return typed_config(annotation, expect_dict(value, field), field, max_int)
     return value
-
-
-def _check_sizes(value: Any, field: str, limit: int) -> None:
-    """No whole number in a config may exceed `limit`: a model's every size and count is at
-    most the numbers its weights hold, and a constructor may loop over one before it makes a
-    tensor for the budget to count."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > limit:
-        raise fail(field, f"is {value:g}, more than the {limit} numbers the file's weights allow")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_sizes(item, f"{field}.{key}", limit)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_sizes(item, f"{field}[{index}]", limit)
 
 
 def _check_finite(value: Any, field: str) -> None:
@@ -163,9 +157,7 @@ def expected_shapes(spec: dict[str, Any], source: str, max_numel: int, max_tenso
     "meta" device (no memory for weights); refused with a SchemaError as soon as building has
     made more than `max_numel` numbers or `max_tensors` tensors, so an absurd config (a
     million layers, a vocabulary of 1e12) fails in bounded time and memory."""
-    raw_config = expect_key(expect_dict(spec, "model"), "config", "model")
-    _check_sizes(raw_config, "model.config", max_numel)
-    cls, config = config_from_spec(spec, source)
+    cls, config = config_from_spec(spec, source, max_int=max_numel)
     budget = _CreationBudget(max_numel, max_tensors)
     with torch.device("meta"), budget:
         model = cls(config)

@@ -18,6 +18,9 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from briskml.errors import BriskError, FileFormatError
 
 
@@ -112,6 +115,36 @@ def expect_number(value: Any, field: str, positive: bool = False,
     if maximum is not None and value > maximum:
         raise fail(field, f"must be at most {maximum}; got {value}")
     return value
+
+
+def is_json_scalar(value: Any) -> bool:
+    """True for a value JSON holds unchanged: a string, true/false, a whole number or a finite
+    float (NumPy scalars count as their Python value)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, (str, bool, int))
+
+
+def expect_distinct(value: Any, field: str, what: str = "value", min_len: int = 0) -> list[Any]:
+    """`value` as a list of distinct JSON scalars (ids, categories, classes), at least `min_len`
+    long; the error names the first entry that is not one, or that repeats an earlier one (1,
+    1.0 and true are the same value)."""
+    values = expect_list(value, field)
+    article = "an" if what[0] in "aeiou" else "a"
+    for position, item in enumerate(values):
+        if not is_json_scalar(item):
+            raise fail(f"{field}[{position}]", f"must be {article} {what} (a string, true/false "
+                                               f"or a finite number); got {shown(item)}")
+    repeated = pd.Index(values, dtype=object).duplicated()
+    if repeated.any():
+        position = int(np.flatnonzero(repeated)[0])
+        raise fail(f"{field}[{position}]", f"repeats the {what} {shown(values[position])}; each "
+                                           f"{what} appears once")
+    if len(values) < min_len:
+        raise fail(field, f"has {len(values)} entries; at least {min_len} are needed")
+    return values
 
 
 def expect_optional(value: Any, field: str, check: Any, *args: Any, **kwargs: Any) -> Any:

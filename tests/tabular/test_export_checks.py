@@ -106,7 +106,7 @@ FIELD_CASES = {
                                       "pipeline.procs[0].state.na_names[0]"),
     "categories is a list": ([((*CATS, "categories"), [])], "pipeline.procs[1].state.categories"),
     "a category twice": ([((*CATS, "categories", "city"), ["Brest", "Brest", "Nice", "Paris"])],
-                         "pipeline.procs[1].state.categories.city"),
+                         "pipeline.procs[1].state.categories.city[1]"),
     "a category that is a list": ([((*CATS, "categories", "city", 0), ["Brest"])],
                                   "pipeline.procs[1].state.categories.city[0]"),
     "a category that is null": ([((*CATS, "categories", "city", 0), None)],
@@ -125,7 +125,7 @@ FIELD_CASES = {
     "y_kind": ([((*P, "y_kind"), "classes")], "pipeline.y_kind"),
     "classes is null": ([((*P, "classes"), None)], "pipeline.classes"),
     "one class": ([((*P, "classes"), ["no"])], "pipeline.classes"),
-    "a class twice": ([((*P, "classes"), ["no", "no"])], "pipeline.classes"),
+    "a class twice": ([((*P, "classes"), ["no", "no"])], "pipeline.classes[1]"),
     "log_y is text": ([((*P, "log_y"), "no")], "pipeline.log_y"),
     "log_y of a class target": ([((*P, "log_y"), True)], "pipeline.log_y"),
 }

@@ -167,8 +167,8 @@ CLASSIFIER_ONLY = [
                                                 r"model has 2 outputs \(model\.config\.n_classes"),
     (_set("pipeline.classes", ["a", "a"]), r"'pipeline\.classes\[1\]' repeats the class 'a'"),
     (_set("pipeline.classes", [1, 1.0]), r"'pipeline\.classes\[1\]' repeats"),
-    (_set("pipeline.classes", [float("nan"), "b"]), r"'pipeline\.classes\[0\]' must be a string"),
-    (_set("pipeline.classes", [["a"], "b"]), r"'pipeline\.classes\[0\]' must be a string"),
+    (_set("pipeline.classes", [float("nan"), "b"]), r"'pipeline\.classes\[0\]' must be a class"),
+    (_set("pipeline.classes", [["a"], "b"]), r"'pipeline\.classes\[0\]' must be a class"),
     (_set("pipeline.classes", "ab"), r"'pipeline\.classes' must be a list"),
 ]
 CASES = ([("text_lm", *case) for case in BOTH + LM_ONLY]

@@ -20,12 +20,14 @@ from torch import Tensor
 
 from briskml.schema import (
     expect_dict,
+    expect_distinct,
     expect_int,
     expect_key,
     expect_list,
     expect_number,
     expect_str,
     fail,
+    shown,
 )
 
 if TYPE_CHECKING:
@@ -34,38 +36,10 @@ if TYPE_CHECKING:
 
 
 # ----- lists of ids and numbers -----------------------------------------------------------------
-def shown(value: Any) -> str:
-    """A refused value for an error message: short, and never the repr of a (deep) container."""
-    if isinstance(value, list):
-        return f"a list of {len(value)} entries"
-    if isinstance(value, dict):
-        return f"an object with {len(value)} keys"
-    return f"{value!r:.60}"
-
-
-def is_plain_scalar(value: Any) -> bool:
-    """A JSON string, true/false, whole number or finite float (no null, NaN or infinity)."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return isinstance(value, (str, int))   # bool is an int
-
-
 def ids_from_json(value: Any, field: str, what: str = "id") -> pd.Index:
     """A JSON list of distinct ids (strings or finite numbers) as a pandas Index; a SchemaError
     names the first entry that is not one, or that repeats an earlier one."""
-    values = expect_list(value, field)
-    article = "an" if what[0] in "aeiou" else "a"
-    for position, item in enumerate(values):
-        if not is_plain_scalar(item):
-            raise fail(f"{field}[{position}]", f"must be {article} {what} (a string or a finite "
-                       f"number); got {shown(item)}")
-    index = pd.Index(values)
-    repeated = index.duplicated()
-    if repeated.any():
-        position = int(np.flatnonzero(repeated)[0])
-        raise fail(f"{field}[{position}]", f"repeats the {what} {shown(values[position])}; each "
-                   f"{what} appears once")
-    return index
+    return pd.Index(expect_distinct(value, field, what))
 
 
 def numbers_from_json(value: Any, field: str, length: int, whole: bool = False,

@@ -18,10 +18,19 @@ import torch
 from pandas.api import types as ptypes
 from torch import Tensor
 
-from briskml.collab.export_checks import ids_from_json, is_plain_scalar, shown
+from briskml.collab.export_checks import ids_from_json
 from briskml.errors import DataError
 from briskml.frames import numeric_column, plain_value
-from briskml.schema import expect_dict, expect_key, expect_list, expect_number, expect_str, fail
+from briskml.schema import (
+    expect_dict,
+    expect_key,
+    expect_list,
+    expect_number,
+    expect_str,
+    fail,
+    is_json_scalar,
+    shown,
+)
 
 KINDS = ("numeric", "bool", "category")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -231,7 +240,7 @@ def _is_missing(value: Any) -> bool:
 def _is_raw_value(value: Any, kind: str) -> bool:
     if isinstance(value, str):
         return kind == "category"
-    return is_plain_scalar(value)
+    return is_json_scalar(value)
 
 
 def features_by_id(frame: Any, id_name: str, argument: str) -> pd.DataFrame:

@@ -7,10 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
-
-from briskml.schema import expect_dict, expect_list, expect_number, expect_str, fail
-from briskml.tabular.values import is_json_scalar
+from briskml.schema import (
+    expect_dict,
+    expect_distinct,
+    expect_list,
+    expect_number,
+    expect_str,
+    fail,
+)
 
 
 def expect_names(value: Any, field: str) -> list[str]:
@@ -41,15 +45,4 @@ def numbers_by_column(value: Any, field: str, positive: bool = False) -> dict[st
 
 def expect_labels(value: Any, field: str, min_len: int = 0) -> list[Any]:
     """`value` as a list of distinct JSON scalars (categories, classes), at least `min_len`."""
-    labels = expect_list(value, field)
-    for position, label in enumerate(labels):
-        if not is_json_scalar(label):
-            raise fail(f"{field}[{position}]", "must be a string, a whole number, a finite "
-                       f"number or true/false; got {label!r}")
-    if not pd.Index(labels, dtype=object).is_unique:
-        seen = pd.Index(labels, dtype=object)
-        raise fail(field, f"holds {list(seen[seen.duplicated()][:3])!r} more than once "
-                   "(1, 1.0 and true count as the same value); each label must be distinct")
-    if len(labels) < min_len:
-        raise fail(field, f"has {len(labels)} entries; at least {min_len} are needed")
-    return labels
+    return expect_distinct(value, field, "label", min_len)

@@ -29,6 +29,7 @@ from briskml.schema import (
     expect_number,
     expect_str,
     fail,
+    is_json_scalar,
 )
 from briskml.tabular.fields import (
     expect_labels,
@@ -42,7 +43,6 @@ from briskml.tabular.values import (
     count_infinite,
     date_kind,
     finite_numbers,
-    is_json_scalar,
     plain_kind,
     text_of,
     without_infinity,

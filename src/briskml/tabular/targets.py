@@ -15,8 +15,9 @@ import pandas as pd
 from briskml.checks import check_one_of
 from briskml.errors import ConfigError, DataError
 from briskml.frames import plain_value
+from briskml.schema import is_json_scalar
 from briskml.tabular.procs import FLOAT32_MAX
-from briskml.tabular.values import is_json_scalar, is_number_dtype, text_of
+from briskml.tabular.values import is_number_dtype, text_of
 
 TARGET_KINDS = ("category", "regression", "multi_label")
 

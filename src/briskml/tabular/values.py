@@ -17,8 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from briskml.frames import plain_value
-
 DATE_KINDS = ("datetime", "timedelta")
 
 
@@ -38,14 +36,6 @@ def count_infinite(values: pd.Series) -> int:
 def is_number_dtype(dtype: Any) -> bool:
     """True for integer and float dtypes (NumPy or nullable), never for booleans."""
     return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-
-
-def is_json_scalar(value: Any) -> bool:
-    """True for values JSON gives back unchanged: str, bool, int and finite float."""
-    value = plain_value(value)
-    if isinstance(value, float):
-        return bool(np.isfinite(value))
-    return isinstance(value, (str, bool, int))
 
 
 # What pandas infers for values JSON holds as they are, and that compare unambiguously: bools

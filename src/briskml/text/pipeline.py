@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -24,7 +23,15 @@ import torch
 from torch import Tensor
 
 from briskml.errors import ConfigError, FileFormatError
-from briskml.schema import expect_bool, expect_dict, expect_key, expect_list, fail, in_file
+from briskml.schema import (
+    expect_bool,
+    expect_dict,
+    expect_distinct,
+    expect_key,
+    expect_list,
+    fail,
+    in_file,
+)
 from briskml.text.loaders import ClassificationLoader
 from briskml.text.tokenizer import BaseTokenizer, check_tokenizer_json, tokenizer_from_json
 from briskml.text.vocab import Vocab
@@ -183,18 +190,8 @@ def check_classes(value: Any, field: str) -> list[Any] | None:
     classes = expect_list(value, field, max_len=MAX_CLASSES)
     if len(classes) < 2:
         raise fail(field, f"must name at least 2 classes (or be null for a language model); got "
-                   f"{classes}")
-    seen: set[Any] = set()
-    for position, name in enumerate(classes):
-        if not isinstance(name, (str, int, float)) or (isinstance(name, float)
-                                                        and not math.isfinite(name)):
-            raise fail(f"{field}[{position}]", f"must be a string, a finite number or true/false"
-                       f"; got {name!r}")
-        if name in seen:
-            raise fail(f"{field}[{position}]", f"repeats the class {name!r}; classes must be "
-                       "distinct")
-        seen.add(name)
-    return classes
+                   f"{len(classes)}")
+    return expect_distinct(classes, field, "class")
 
 
 def pipeline_json_from_0_1_0(extra: Any, source: str) -> dict[str, Any]:

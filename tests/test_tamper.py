@@ -19,7 +19,9 @@ import pytest
 import torch
 
 import briskml as bm
+from briskml.checkpoint import check_model_fits
 from briskml.errors import BriskError, FileFormatError
+from briskml.registry import model_spec
 from tests import tamper
 from tests.test_learner_kinds import CASES, Case
 
@@ -168,3 +170,22 @@ def _value(document: dict[str, Any], path: tamper.Path_) -> Any:
     for part in path:
         document = document[part]
     return document
+
+
+@pytest.mark.parametrize("build", [
+    lambda: bm.text.AWDLSTMLanguageModel(bm.text.AWDLSTMConfig(vocab_size=60_000)),  # lessons'
+    lambda: bm.text.AWDLSTMClassifier(bm.text.TextClassifierConfig(
+        encoder=bm.text.AWDLSTMConfig(vocab_size=60_000), n_classes=2)),
+    lambda: bm.collab.EmbeddingDotBias(bm.collab.EmbeddingDotBiasConfig(
+        50, n_users=611, n_items=9725, y_range=(0, 5.5))),
+    lambda: bm.collab.EmbeddingNN(bm.collab.EmbeddingNNConfig(((611, 74), (9725, 335)))),
+    lambda: bm.tabular.TabularModel(bm.tabular.TabularModelConfig(
+        emb_szs=((10, 6), (17, 8), (8, 5), (16, 8), (7, 5), (6, 4), (3, 3), (43, 13)),
+        num_continuous=6, out_features=2, layers=(200, 100))),
+], ids=["lm", "classifier", "collab_dot", "collab_nn", "tabular"])
+def test_real_sizes_fit_their_budget(build):
+    """The meta-device budget admits full-size models: only allocations count, never views."""
+    with torch.device("meta"):
+        model = build()
+    shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    check_model_fits(model_spec(model), shapes, "real.brisk")

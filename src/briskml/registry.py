@@ -164,8 +164,18 @@ def expected_shapes(spec: dict[str, Any], source: str, max_numel: int, max_tenso
     return {key: tuple(value.shape) for key, value in model.state_dict().items()}
 
 
+# The torch functions that make a tensor with storage of its own (factories and copies); views
+# (`t()`, indexing, `narrow` ...) share storage and are not counted.
+_ALLOCATING = frozenset({
+    "empty", "empty_strided", "empty_permuted", "zeros", "ones", "full", "rand", "randn",
+    "randint", "randperm", "arange", "range", "linspace", "logspace", "eye", "tensor",
+    "as_tensor", "asarray", "scalar_tensor", "clone", "new_empty", "new_zeros", "new_ones",
+    "new_full", "new_tensor", "empty_like", "zeros_like", "ones_like", "full_like", "rand_like",
+    "randn_like", "randint_like"})
+
+
 class _CreationBudget(TorchFunctionMode):
-    """Counts the tensors (and their numbers) that torch functions create, and stops at a cap."""
+    """Counts the tensors (and their numbers) that torch functions allocate, and stops at a cap."""
 
     def __init__(self, max_numel: int, max_tensors: int) -> None:
         super().__init__()
@@ -175,7 +185,7 @@ class _CreationBudget(TorchFunctionMode):
     def __torch_function__(self, func: Any, types: Any, args: tuple = (),
                            kwargs: dict | None = None) -> Any:
         result = func(*args, **(kwargs or {}))
-        if isinstance(result, Tensor) and not any(result is arg for arg in args):
+        if isinstance(result, Tensor) and getattr(func, "__name__", "") in _ALLOCATING:
             self.numel += result.numel()
             self.tensors += 1
             if self.numel > self.max_numel or self.tensors > self.max_tensors:

@@ -47,6 +47,13 @@ from briskml.optim import (
     set_learning_rates,
     set_weight_decay,
 )
+from briskml.resume import (
+    ResumePoint,
+    capture_rng,
+    checkpoint_rng,
+    find_resume_point,
+    restore_training_state,
+)
 from briskml.rng import get_rng_states, set_rng_states
 from briskml.schedules import one_cycle_lr, one_cycle_momentum, slanted_triangular
 
@@ -129,6 +136,13 @@ class Learner(LearnerPredictions, LearnerFiles):
         self.valid_results: dict[str, float] = {}
         self.autocast: contextlib.AbstractContextManager = contextlib.nullcontext()
         self._collector: PredictionCollector | None = None
+        # Resuming (briskml.resume): the outermost fit call's name, which of its _run_fit calls
+        # is running, the checkpoint being resumed, and the generators as the epoch started.
+        self._fit_method, self._stage, self._fit_depth = "", -1, 0
+        self._resume_point: ResumePoint | None = None
+        self._resuming: ResumePoint | None = None
+        self._start_batch = 0
+        self._epoch_start_rng: dict[str, Any] | None = None
 
     # ----- callbacks -------------------------------------------------------------------------
     @property
@@ -190,18 +204,45 @@ class Learner(LearnerPredictions, LearnerFiles):
 
     # ----- training ---------------------------------------------------------------------------
     def fit(self, n_epoch: int, lr: LearningRate = 1e-3, wd: float | None = None,
-            callbacks: Sequence[Callback] = ()) -> None:
-        """Train for `n_epoch` epochs at a constant learning rate (float, slice or per group)."""
-        self._check_can_train(n_epoch)
-        set_learning_rates(self.opt, resolve_lrs(lr, len(self.layer_groups)))
-        reset_momentum(self.opt)
-        set_weight_decay(self.opt, self.wd if wd is None else wd, self.wd_mode)
-        self._run_fit(n_epoch, callbacks)
+            callbacks: Sequence[Callback] = (), resume: str | Path | None = None) -> None:
+        """Train for `n_epoch` epochs at a constant learning rate (float, slice or per group).
+
+        `resume` (a folder of `Checkpoint`s, or one checkpoint file) continues the same call
+        from its newest complete checkpoint, as if it had never stopped; so do the other fit
+        methods' `resume`."""
+        with self._fit_call("fit", resume):
+            self._check_can_train(n_epoch)
+            set_learning_rates(self.opt, resolve_lrs(lr, len(self.layer_groups)))
+            reset_momentum(self.opt)
+            set_weight_decay(self.opt, self.wd if wd is None else wd, self.wd_mode)
+            self._run_fit(n_epoch, callbacks)
+
+    @contextlib.contextmanager
+    def _fit_call(self, method: str, resume: str | Path | None) -> Iterator[None]:
+        """Mark the outermost fit call (the one a checkpoint resumes) and find its checkpoint."""
+        outermost = self._fit_depth == 0
+        if outermost:
+            self._fit_method, self._stage = method, -1
+            if resume is not None:
+                folder = Path(resume)
+                self._resume_point = find_resume_point(
+                    folder if folder.is_absolute() or folder.exists() else self.path / folder,
+                    self, method)
+        elif resume is not None:
+            raise ConfigError("resume goes to the outermost fit call only.")
+        self._fit_depth += 1
+        try:
+            yield
+        finally:
+            self._fit_depth -= 1
+            if outermost:
+                self._resume_point = None
 
     def fit_one_cycle(self, n_epoch: int, lr_max: LearningRate = 1e-3, div: float = 25.0,
                       div_final: float = 1e5, pct_start: float = 0.25,
                       moms: Sequence[float] | None = None, wd: float | None = None,
-                      callbacks: Sequence[Callback] = ()) -> None:
+                      callbacks: Sequence[Callback] = (), resume: str | Path | None = None
+                      ) -> None:
         """Train with the 1cycle policy: lr up then down (cosine), momentum the other way.
 
         `moms` defaults to the learner's `default_moms`: (0.95, 0.85, 0.95), or ULMFiT's
@@ -211,26 +252,29 @@ class Learner(LearnerPredictions, LearnerFiles):
             >>> learn.fit_one_cycle(5, 1e-2)
             >>> learn.fit_one_cycle(1, slice(1e-4, 1e-2), moms=(0.8, 0.7))
         """
-        lrs = resolve_lrs(lr_max, len(self.layer_groups))
-        momentum = one_cycle_momentum(self.default_moms if moms is None else moms, pct_start)
-        scheduler = ParamScheduler(
-            lr=[one_cycle_lr(value, div, div_final, pct_start) for value in lrs],
-            mom=[momentum] * len(lrs),
-        )
-        self.fit(n_epoch, lr=lrs, wd=wd, callbacks=[scheduler, *callbacks])
+        with self._fit_call("fit_one_cycle", resume):
+            lrs = resolve_lrs(lr_max, len(self.layer_groups))
+            momentum = one_cycle_momentum(self.default_moms if moms is None else moms, pct_start)
+            scheduler = ParamScheduler(
+                lr=[one_cycle_lr(value, div, div_final, pct_start) for value in lrs],
+                mom=[momentum] * len(lrs),
+            )
+            self.fit(n_epoch, lr=lrs, wd=wd, callbacks=[scheduler, *callbacks])
 
     def fit_stlr(self, n_epoch: int, lr_max: LearningRate, cut_frac: float = 0.1,
                  ratio: float = 32.0, wd: float | None = None,
-                 callbacks: Sequence[Callback] = ()) -> None:
+                 callbacks: Sequence[Callback] = (), resume: str | Path | None = None) -> None:
         """Train with ULMFiT's slanted triangular learning rates (short linear rise, long decay)."""
-        lrs = resolve_lrs(lr_max, len(self.layer_groups))
-        scheduler = ParamScheduler(lr=[slanted_triangular(value, cut_frac, ratio) for value in lrs])
-        self.fit(n_epoch, lr=lrs, wd=wd, callbacks=[scheduler, *callbacks])
+        with self._fit_call("fit_stlr", resume):
+            lrs = resolve_lrs(lr_max, len(self.layer_groups))
+            scheduler = ParamScheduler(lr=[slanted_triangular(value, cut_frac, ratio)
+                                           for value in lrs])
+            self.fit(n_epoch, lr=lrs, wd=wd, callbacks=[scheduler, *callbacks])
 
     def fine_tune(self, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1,
                   lr_mult: float = 100, pct_start: float = 0.3, div: float = 5.0,
                   moms: Sequence[float] | None = None, wd: float | None = None,
-                  callbacks: Sequence[Callback] = ()) -> None:
+                  callbacks: Sequence[Callback] = (), resume: str | Path | None = None) -> None:
         """fastai's transfer-learning recipe: `freeze_epochs` of one-cycle training on the last
         layer group alone (lr `base_lr`, pct_start 0.99), then halve `base_lr`, unfreeze, and
         train every group for `epochs` over `slice(base_lr / lr_mult, base_lr)`.
@@ -242,14 +286,16 @@ class Learner(LearnerPredictions, LearnerFiles):
         check_positive_number(base_lr, "base_lr")
         check_positive_number(lr_mult, "lr_mult")
         options = {"moms": moms, "wd": wd, "callbacks": callbacks}
-        if freeze_epochs:
-            check_positive_int(freeze_epochs, "freeze_epochs", "Use 0 to skip the frozen stage.")
-            self.freeze()
-            self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, **options)
-        base_lr /= 2
-        self.unfreeze()
-        self.fit_one_cycle(epochs, slice(base_lr / lr_mult, base_lr), pct_start=pct_start,
-                           div=div, **options)
+        with self._fit_call("fine_tune", resume):
+            if freeze_epochs:
+                check_positive_int(freeze_epochs, "freeze_epochs",
+                                   "Use 0 to skip the frozen stage.")
+                self.freeze()
+                self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, **options)
+            base_lr /= 2
+            self.unfreeze()
+            self.fit_one_cycle(epochs, slice(base_lr / lr_mult, base_lr), pct_start=pct_start,
+                               div=div, **options)
 
     def _check_can_train(self, n_epoch: int) -> None:
         if self.data is None or getattr(self.data, "train", None) is None:
@@ -266,10 +312,23 @@ class Learner(LearnerPredictions, LearnerFiles):
         self.total_train_iters = n_epoch * len(self.data.train)
         self._validate_each_epoch = validate and getattr(self.data, "valid", None) is not None
         self.autocast = contextlib.nullcontext()
+        point = None
+        if not for_lr_find:
+            self._stage += 1
+            point = self._resume_point
+            if point is not None and self._stage < point.stage:
+                return   # a stage the checkpoint had finished: its result is in the checkpoint
         with self._temporary_callbacks(callbacks, for_lr_find):
             try:
                 self._dispatch("before_fit")
-                self._do_fit()
+                start_epoch, start_batch = 0, 0
+                if point is not None:
+                    self._resume_point, self._resuming = None, point   # later stages start anew
+                    position = restore_training_state(self, point)
+                    start_epoch, start_batch = position["epoch"], position["batch"]
+                    if start_batch == 0:
+                        checkpoint_rng(point, self)
+                self._do_fit(start_epoch, start_batch)
             except CancelFit:
                 pass
             finally:
@@ -279,8 +338,9 @@ class Learner(LearnerPredictions, LearnerFiles):
                 self._zero_grad()
                 self.training = False
 
-    def _do_fit(self) -> None:
-        for epoch in range(self.n_epoch):
+    def _do_fit(self, start_epoch: int = 0, start_batch: int = 0) -> None:
+        self._start_batch = start_batch
+        for epoch in range(start_epoch, self.n_epoch):
             self.epoch = epoch
             self._with_events(self._do_epoch, "epoch", CancelEpoch)
 
@@ -295,7 +355,17 @@ class Learner(LearnerPredictions, LearnerFiles):
         self.model.train()
         self.training = True
         self.loader = self.data.train
-        for index, batch in enumerate(self.loader):
+        batches, start = iter(self.loader), self._start_batch
+        if start:   # resuming mid-epoch: replay the epoch's order, skip the batches it trained
+            checkpoint_rng(self._resuming, self, "epoch_start_rng")
+            self._epoch_start_rng = capture_rng(self)
+            for _ in range(start):
+                next(batches)
+            checkpoint_rng(self._resuming, self)
+            self._start_batch = 0
+        else:
+            self._epoch_start_rng = capture_rng(self)
+        for index, batch in enumerate(batches, start=start):
             self.batch_index = index
             self.pct_train = self.train_iter / self.total_train_iters
             self._set_batch(batch)

@@ -1,5 +1,6 @@
 """Callbacks: the event system and the stock callbacks."""
 
+from briskml.callbacks.checkpointing import Checkpoint
 from briskml.callbacks.core import EVENTS, Callback, CancelBatch, CancelEpoch, CancelFit
 from briskml.callbacks.lr_finder import LRFinder, LRFindResult, suggest_learning_rates
 from briskml.callbacks.progress import ProgressCallback
@@ -15,6 +16,7 @@ __all__ = [
     "CancelBatch",
     "CancelEpoch",
     "CancelFit",
+    "Checkpoint",
     "DivergenceGuard",
     "EarlyStopping",
     "GradientClip",

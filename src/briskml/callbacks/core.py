@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from briskml.learner import Learner
@@ -84,6 +84,14 @@ class Callback:
 
     def after_fit(self) -> None:
         """Once at the end of fit, always: also after CancelFit and when an error stops training."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """What this callback keeps between epochs, for a training checkpoint: JSON-able values
+        and tensors (empty when it keeps nothing)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take back what `state_dict` returned (called on resume, after `before_fit`)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

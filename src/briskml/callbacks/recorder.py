@@ -38,9 +38,22 @@ class Recorder(Callback):
         self.batches_per_epoch = len(self.learn.data.train)
 
     def before_epoch(self) -> None:
-        """Start the epoch's clock and loss total."""
+        """Start the epoch's clock and loss total (a resumed epoch goes on with its own)."""
         self._epoch_start = time.perf_counter()
-        self._loss_total, self._loss_count = 0.0, 0
+        self._loss_total, self._loss_count = getattr(self, "_resumed_totals", (0.0, 0))
+        self._resumed_totals = (0.0, 0)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The history so far and the current epoch's loss total, for a training checkpoint."""
+        return {"losses": self.losses, "lrs": self.lrs, "moms": self.moms,
+                "values": self.values, "loss_total": getattr(self, "_loss_total", 0.0),
+                "loss_count": getattr(self, "_loss_count", 0)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Go on with a checkpoint's history (its epoch's loss total from the next epoch start)."""
+        self.losses, self.lrs = list(state["losses"]), list(state["lrs"])
+        self.moms, self.values = list(state["moms"]), [dict(row) for row in state["values"]]
+        self._resumed_totals = (float(state["loss_total"]), int(state["loss_count"]))
 
     def after_batch(self) -> None:
         """Record the training loss and the last layer group's lr and momentum."""
@@ -64,6 +77,7 @@ class Recorder(Callback):
         row.update(self.learn.valid_results)
         row["time"] = time.perf_counter() - self._epoch_start
         self.values.append(row)
+        self._loss_total, self._loss_count = 0.0, 0   # counted: a checkpoint now holds none
 
     def record_lr_find(self, lrs: list[float], losses: list[float],
                        suggestions: dict[str, float]) -> None:

@@ -59,6 +59,17 @@ class _Tracker(Callback):
             self.best, self.best_epoch = value, self.learn.epoch
         return better
 
+    def state_dict(self) -> dict[str, Any]:
+        """The best value so far and its epoch, for a training checkpoint."""
+        return {"best": self.best, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Go on from a checkpoint's best."""
+        best = state["best"]
+        self.best = (math.inf if self.lower_is_better else -math.inf) if best is None \
+            else float(best)
+        self.best_epoch = state["best_epoch"]
+
 
 class EarlyStopping(_Tracker):
     """Stop fit when `monitor` has not improved for `patience` epochs."""
@@ -74,6 +85,15 @@ class EarlyStopping(_Tracker):
         """Reset the count of epochs without improvement."""
         super().before_fit()
         self.wait = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """The best so far and the epochs without improvement."""
+        return {**super().state_dict(), "wait": self.wait}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Go on from a checkpoint's best and count."""
+        super().load_state_dict(state)
+        self.wait = int(state["wait"])
 
     def after_epoch(self) -> None:
         """Count epochs without improvement; stop after `patience` of them."""

@@ -24,11 +24,27 @@ class DivergenceGuard(Callback):
     run_during_lr_find = False  # lr_find expects to diverge; it stops and restores by itself
 
     def before_train(self) -> None:
-        """Keep a copy of the weights and optimizer state as the epoch starts."""
+        """Keep a copy of the weights and optimizer state as the epoch starts (a resumed epoch
+        keeps the copy its checkpoint holds)."""
         learn = self.learn
+        if getattr(self, "_resumed_model_state", None) is not None:
+            self._model_state, self._resumed_model_state = self._resumed_model_state, None
+            self._optimizer_state = copy.deepcopy(learn.opt.state_dict())
+            return
         self._model_state = {key: value.detach().clone()
                              for key, value in learn.model.state_dict().items()}
         self._optimizer_state = copy.deepcopy(learn.opt.state_dict())
+
+    def state_dict(self) -> dict[str, Any]:
+        """Mid-epoch, the weights as the epoch started (at an epoch's end there is none)."""
+        if not self.learn.training or not hasattr(self, "_model_state"):
+            return {}
+        return {f"model.{key}": value for key, value in self._model_state.items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Keep a mid-epoch checkpoint's epoch-start weights for the resumed epoch."""
+        self._resumed_model_state = {key[len("model."):]: value for key, value in state.items()
+                                     if key.startswith("model.")}
 
     def after_loss(self) -> None:
         """Check the loss; restore the epoch's starting point and raise if it is not finite."""
@@ -105,6 +121,15 @@ class MixedPrecision(Callback):
         self._use_autocast()
         if self.dtype == torch.float16 and self.scaler is None:
             self.scaler = torch.amp.GradScaler(self.learn.device.type)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The float16 loss scaler's state (bfloat16 keeps none)."""
+        return {"scaler": self.scaler.state_dict()} if self.scaler is not None else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Go on with a checkpoint's loss scale."""
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
 
     def before_validate(self) -> None:
         """Switch autocast on for validation and prediction too."""

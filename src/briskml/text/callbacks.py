@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from briskml.callbacks import Callback
 from briskml.checks import is_number
@@ -16,8 +17,27 @@ class ResetHiddenState(Callback):
     order = -10
 
     def before_train(self) -> None:
-        """A new epoch starts a new pass over the text."""
+        """A new epoch starts a new pass over the text (an epoch resumed mid-way goes on with
+        the hidden state its checkpoint holds)."""
+        resumed, self._resumed = getattr(self, "_resumed", None), None
+        if resumed is not None:
+            self.learn.model.state = resumed
+            return
         self._reset()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Mid-epoch, the hidden state the next batch continues from (briskml.resume)."""
+        state = getattr(self.learn.model, "state", None)
+        if not self.learn.training or not state:
+            return {}
+        return {f"hidden.{layer}.{part}": value for layer, pair in enumerate(state)
+                for part, value in enumerate(pair)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Keep a mid-epoch checkpoint's hidden state for the resumed epoch's first batch."""
+        layers = len({key.split(".")[1] for key in state if key.startswith("hidden.")})
+        self._resumed = [(state[f"hidden.{layer}.0"], state[f"hidden.{layer}.1"])
+                         for layer in range(layers)] or None
 
     def before_validate(self) -> None:
         """Validation reads other text."""

@@ -1,0 +1,143 @@
+"""Checkpoint and resume: a run stopped at any batch and resumed ends bit for bit where an
+uninterrupted run ends (weights, per-batch losses, history), on the CPU with a seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import briskml as bm
+from briskml.callbacks import Callback
+from briskml.errors import ConfigError
+from briskml.tabular import TabularData
+
+
+class Crash(Exception):
+    """Stands for kill -9: training stops dead after a given batch."""
+
+
+class CrashAfter(Callback):
+    order = 100   # after Checkpoint has written
+
+    def __init__(self, train_iter: int) -> None:
+        self.at = train_iter
+
+    def after_batch(self) -> None:
+        if self.learn.training and self.learn.train_iter + 1 == self.at:
+            raise Crash
+
+
+def _data(rows: int = 300, seed: int = 0) -> TabularData:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"colour": rng.choice(["red", "green", "blue"], rows),
+                       "age": rng.normal(40, 10, rows)})
+    df["label"] = np.where((df["age"] > 40) ^ (df["colour"] == "red"), "yes", "no")
+    return TabularData.from_df(df, y="label", cat_names=["colour"], cont_names=["age"],
+                               valid_pct=0.2, seed=0, bs=32)
+
+
+def _learner(tmp_path, data=None, **options):
+    return bm.tabular_learner(data or _data(), layers=[16, 8], ps=0.1, seed=0, progress=False,
+                              path=tmp_path, metrics=[bm.accuracy], **options)
+
+
+def _state(learn):
+    return ({k: v.clone() for k, v in learn.model.state_dict().items()},
+            list(learn.recorder.losses), [dict(row, time=0) for row in learn.recorder.values])
+
+
+def _same(a, b):
+    weights_a, losses_a, values_a = a
+    weights_b, losses_b, values_b = b
+    assert losses_a == losses_b
+    assert values_a == values_b
+    assert all(torch.equal(weights_a[key], weights_b[key]) for key in weights_a)
+
+
+@pytest.mark.parametrize("how", ["fit_one_cycle", "fine_tune"])
+@pytest.mark.parametrize(("checkpoint", "crash_at"), [
+    ({"every_epochs": 1}, 12),                         # mid-epoch 2, resumes from epoch 1's end
+    ({"every_epochs": None, "every_minutes": 1e-9}, 11),   # a checkpoint after every batch
+    ({"every_epochs": None, "every_minutes": 1e-9}, 14),   # after an epoch's last batch (7)
+])
+def test_a_crashed_run_resumed_ends_bit_for_bit_like_an_uninterrupted_one(
+        tmp_path, how, checkpoint, crash_at):
+    def train(learn, **options):
+        if how == "fit_one_cycle":
+            learn.fit_one_cycle(3, 1e-2, **options)
+        else:
+            learn.fine_tune(2, base_lr=1e-2, freeze_epochs=1, **options)
+
+    plain = _learner(tmp_path / "plain")
+    train(plain)
+    expected = _state(plain)
+
+    crashed = _learner(tmp_path / "run")
+    with pytest.raises(Crash):
+        train(crashed, callbacks=[bm.Checkpoint(**checkpoint), CrashAfter(crash_at)])
+    resumed = _learner(tmp_path / "run")       # a new process: everything rebuilt from scratch
+    train(resumed, resume="checkpoints")
+    _same(_state(resumed), expected)
+
+
+def test_keep_holds_the_newest_checkpoints_and_they_are_whole(tmp_path):
+    learn = _learner(tmp_path)
+    saver = bm.Checkpoint(every_epochs=1, keep=2)
+    learn.fit_one_cycle(3, 1e-2, callbacks=[saver])
+    names = sorted(path.name for path in (tmp_path / "checkpoints").iterdir())
+    assert names == ["checkpoint-00000001.safetensors", "checkpoint-00000002.safetensors"]
+
+
+def test_resume_refuses_another_model_data_or_schedule(tmp_path):
+    learn = _learner(tmp_path)
+    learn.fit_one_cycle(2, 1e-2, callbacks=[bm.Checkpoint()])
+    with pytest.raises(ConfigError, match="the model"):
+        bm.tabular_learner(_data(), layers=[32], seed=0, progress=False,
+                           path=tmp_path).fit_one_cycle(2, 1e-2, resume="checkpoints")
+    with pytest.raises(ConfigError, match="training data"):
+        _learner(tmp_path, _data(seed=1)).fit_one_cycle(2, 1e-2, resume="checkpoints")
+    with pytest.raises(ConfigError, match="built for 2 epochs"):
+        _learner(tmp_path).fit_one_cycle(3, 1e-2, resume="checkpoints")
+    with pytest.raises(ConfigError, match="fit method"):
+        _learner(tmp_path).fit(2, 1e-2, resume="checkpoints")
+    with pytest.raises(FileNotFoundError, match="No checkpoint"):
+        _learner(tmp_path).fit(2, 1e-2, resume=tmp_path / "empty")
+
+
+def _collab_learner(path):
+    from tests.test_learner_kinds import _ratings
+
+    ratings, _ = _ratings()
+    data = bm.collab.CollabData.from_df(ratings, "user", "item", "rating", valid_pct=0.2, seed=0,
+                                        bs=64)
+    return bm.collab_learner(data, n_factors=4, y_range=(0, 6.5), seed=0, progress=False,
+                             path=path)
+
+
+def _lm_learner(path):
+    from briskml.datasets import synthetic_reviews
+
+    data = bm.text.TextData.from_df(synthetic_reviews(96, seed=0), "text", for_lm=True,
+                                    valid_pct=0.2, seed=0, bs=4, seq_len=10)
+    return bm.language_model_learner(data, config={"emb_sz": 8, "n_hid": 16, "n_layers": 2},
+                                     seed=0, progress=False, path=path)
+
+
+@pytest.mark.parametrize("build", [_collab_learner, _lm_learner], ids=["collab", "language_model"])
+@pytest.mark.parametrize("every_minutes", [None, 1e-9], ids=["epoch_end", "mid_epoch"])
+def test_collab_and_language_models_resume_bit_for_bit(tmp_path, build, every_minutes):
+    plain = build(tmp_path / "plain")
+    plain.fit_one_cycle(2, 1e-2)
+    expected = _state(plain)
+    per_epoch = len(plain.data.train)
+
+    crashed = build(tmp_path / "run")
+    with pytest.raises(Crash):
+        crashed.fit_one_cycle(2, 1e-2, callbacks=[
+            bm.Checkpoint(every_epochs=1, every_minutes=every_minutes),
+            CrashAfter(per_epoch + per_epoch // 2)])
+    resumed = build(tmp_path / "run")
+    resumed.fit_one_cycle(2, 1e-2, resume="checkpoints")
+    _same(_state(resumed), expected)

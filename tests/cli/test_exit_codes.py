@@ -146,7 +146,11 @@ def _console_script() -> tuple[str, str]:
 
 # Holds the import of torch (the slow part of starting briskml) until the test sends Ctrl-C.
 SLOW_TORCH = """
-import sys, time
+import signal, sys, time
+
+# Ctrl-C as in a terminal, even when the test runner was started in the background (a
+# non-interactive shell's `&` makes its children ignore SIGINT, and Python keeps that).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 class SlowTorch:
     def find_spec(self, name, path=None, target=None):

@@ -14,19 +14,21 @@ from briskml.errors import ConfigError
 from briskml.tabular import TabularData
 
 
-class Crash(Exception):
+class CrashError(Exception):
     """Stands for kill -9: training stops dead after a given batch."""
 
 
 class CrashAfter(Callback):
     order = 100   # after Checkpoint has written
 
-    def __init__(self, train_iter: int) -> None:
-        self.at = train_iter
+    def __init__(self, train_iter: int, stage: int | None = None) -> None:
+        self.at, self.stage = train_iter, stage
 
     def after_batch(self) -> None:
-        if self.learn.training and self.learn.train_iter + 1 == self.at:
-            raise Crash
+        learn = self.learn
+        if learn.training and learn.train_iter + 1 == self.at and self.stage in (None,
+                                                                                  learn._stage):
+            raise CrashError
 
 
 def _data(rows: int = 300, seed: int = 0) -> TabularData:
@@ -75,7 +77,7 @@ def test_a_crashed_run_resumed_ends_bit_for_bit_like_an_uninterrupted_one(
     expected = _state(plain)
 
     crashed = _learner(tmp_path / "run")
-    with pytest.raises(Crash):
+    with pytest.raises(CrashError):
         train(crashed, callbacks=[bm.Checkpoint(**checkpoint), CrashAfter(crash_at)])
     resumed = _learner(tmp_path / "run")       # a new process: everything rebuilt from scratch
     train(resumed, resume="checkpoints")
@@ -134,10 +136,32 @@ def test_collab_and_language_models_resume_bit_for_bit(tmp_path, build, every_mi
     per_epoch = len(plain.data.train)
 
     crashed = build(tmp_path / "run")
-    with pytest.raises(Crash):
+    with pytest.raises(CrashError):
         crashed.fit_one_cycle(2, 1e-2, callbacks=[
             bm.Checkpoint(every_epochs=1, every_minutes=every_minutes),
             CrashAfter(per_epoch + per_epoch // 2)])
     resumed = build(tmp_path / "run")
     resumed.fit_one_cycle(2, 1e-2, resume="checkpoints")
+    _same(_state(resumed), expected)
+
+
+def test_gradual_unfreezing_resumes_in_its_stage_bit_for_bit(tmp_path):
+    from briskml.datasets import synthetic_reviews
+
+    def build(path):
+        data = bm.text.TextData.from_df(synthetic_reviews(64, seed=0), "text",
+                                        label_col="label", valid_col="is_valid", bs=8)
+        return bm.text_classifier_learner(data, config={"emb_sz": 8, "n_hid": 16, "n_layers": 2},
+                                          seed=0, progress=False, path=path)
+
+    plain = build(tmp_path / "plain")
+    plain.fit_gradual(lr=1e-2, epochs=(1, 1, 1, 1))
+    expected = _state(plain)
+    crashed = build(tmp_path / "run")
+    per_epoch = len(crashed.data.train)
+    with pytest.raises(CrashError):   # in the third stage (two groups unfrozen), mid-epoch
+        crashed.fit_gradual(lr=1e-2, epochs=(1, 1, 1, 1), callbacks=[
+            bm.Checkpoint(every_minutes=1e-9), CrashAfter(per_epoch // 2, stage=2)])
+    resumed = build(tmp_path / "run")
+    resumed.fit_gradual(lr=1e-2, epochs=(1, 1, 1, 1), resume="checkpoints")
     _same(_state(resumed), expected)

@@ -11,12 +11,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from briskml.callbacks import Callback
 from briskml.checks import check_positive_int
 from briskml.data import set_seed
 from briskml.errors import ConfigError, DataError
@@ -62,7 +64,9 @@ class TextClassifierLearner(TextLearner):
         return list(self.pipeline.classes or [])
 
     def fit_gradual(self, lr: float = 2e-2, epochs: Sequence[int] = (1, 1, 1, 2),
-                    moms: Sequence[float] | None = None, factor: float = 2.6) -> None:
+                    moms: Sequence[float] | None = None, factor: float = 2.6,
+                    callbacks: Sequence[Callback] = (), resume: str | Path | None = None
+                    ) -> None:
         """The lessons' gradual unfreezing: the head, then one more LSTM layer at a time, then
         everything, each stage a one-cycle fit with discriminative rates slice(top/factor**4, top)
         where top is lr, lr/2, lr/4 and lr/20. A stage of 0 epochs, or one that would unfreeze as
@@ -75,13 +79,14 @@ class TextClassifierLearner(TextLearner):
             raise ConfigError(f"epochs needs one number per stage ({len(GRADUAL_STAGES)}: head, "
                               f"-2, -3, all); got {list(epochs)}.")
         num_groups = len(self.layer_groups)
-        for (freeze_at, divisor), num_epochs in zip(GRADUAL_STAGES, epochs, strict=True):
-            if num_epochs == 0 or -freeze_at >= num_groups:
-                continue
-            self.freeze_to(freeze_at)
-            top = lr / divisor
-            rates: float | slice = top if freeze_at == -1 else slice(top / factor**4, top)
-            self.fit_one_cycle(num_epochs, rates, moms=moms)
+        with self._fit_call("fit_gradual", resume):   # resume= continues a stopped run exactly
+            for (freeze_at, divisor), num_epochs in zip(GRADUAL_STAGES, epochs, strict=True):
+                if num_epochs == 0 or -freeze_at >= num_groups:
+                    continue
+                self.freeze_to(freeze_at)
+                top = lr / divisor
+                rates: float | slice = top if freeze_at == -1 else slice(top / factor**4, top)
+                self.fit_one_cycle(num_epochs, rates, moms=moms, callbacks=callbacks)
 
     # ----- prediction ---------------------------------------------------------------------------
     def predict(self, item: str | Sequence[str] | pd.Series | pd.DataFrame,

@@ -11,6 +11,7 @@ import torch
 import briskml as bm
 from briskml.callbacks import Callback
 from briskml.errors import ConfigError
+from briskml.persist import read_bundle
 from briskml.tabular import TabularData
 
 
@@ -165,3 +166,70 @@ def test_gradual_unfreezing_resumes_in_its_stage_bit_for_bit(tmp_path):
     resumed = build(tmp_path / "run")
     resumed.fit_gradual(lr=1e-2, epochs=(1, 1, 1, 1), resume="checkpoints")
     _same(_state(resumed), expected)
+
+
+def _start_child(kind, folder):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(root / "src"), str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    script = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+              "import runpy; runpy.run_module('tests.resume_child', run_name='__main__')")
+    return subprocess.Popen([sys.executable, "-c", script, kind, str(folder)], cwd=root,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_batch(process, number):
+    for line in process.stdout:
+        if line.strip() == f"batch {number}":
+            return
+    raise AssertionError(process.stderr.read())
+
+
+@pytest.mark.parametrize("kind", ["tabular", "collab", "language_model"])
+def test_kill_9_mid_epoch_leaves_whole_checkpoints_and_resume_matches(tmp_path, kind):
+    import signal
+
+    from tests import resume_child
+
+    plain = resume_child.build(kind, tmp_path / "plain")
+    resume_child.train(plain)
+    per_epoch = len(plain.data.train)
+
+    process = _start_child(kind, tmp_path / "run")
+    _wait_for_batch(process, per_epoch + per_epoch // 2)     # mid-way through the 2nd epoch
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    folder = tmp_path / "run" / "checkpoints"
+    for path in folder.iterdir():   # complete, or a temporary file the next write removes
+        if path.name.endswith(".tmp"):
+            assert path.name.startswith(".checkpoint-")
+        else:
+            read_bundle(path)
+    resumed = resume_child.build(kind, tmp_path / "run")
+    resume_child.train(resumed, resume="checkpoints")
+    assert not [path for path in folder.iterdir() if path.name.endswith(".tmp")]
+    _same(_state(resumed), _state(plain))
+
+
+def test_ctrl_c_finishes_the_batch_writes_a_checkpoint_and_says_how_to_resume(tmp_path):
+    import signal
+
+    from tests import resume_child
+
+    process = _start_child("tabular", tmp_path / "run")
+    _wait_for_batch(process, 3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "SIGINT: training stopped at epoch 0" in stderr and "resume=" in stderr
+    assert "Traceback" not in stderr.split("SIGINT: training stopped")[0]
+    plain = resume_child.build("tabular", tmp_path / "plain")
+    resume_child.train(plain)
+    resumed = resume_child.build("tabular", tmp_path / "run")
+    resume_child.train(resumed, resume="checkpoints")
+    _same(_state(resumed), _state(plain))

@@ -22,6 +22,7 @@ from briskml.errors import (
     DataError,
     FileFormatError,
     TrainingDiverged,
+    TrainingInterrupted,
 )
 from briskml.export import load_learner
 from briskml.layers import MLP, MLPConfig
@@ -73,6 +74,7 @@ __all__ = [
     "TensorLoader",
     "TopKAccuracy",
     "TrainingDiverged",
+    "TrainingInterrupted",
     "__version__",
     "accuracy",
     "bce_with_logits_flat",

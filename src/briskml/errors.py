@@ -28,6 +28,11 @@ class TrainingDiverged(BriskError, RuntimeError):  # noqa: N818 -- the name the 
     """The training loss became NaN or infinite; the model is restored to the epoch's start."""
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped fit after a batch, once a checkpoint was written (the message
+    says where and how to resume); a KeyboardInterrupt, so a script stops as it would."""
+
+
 class BriskWarning(UserWarning):
     """Something was handled for you but deserves a look (unseen categories, emulated bf16 ...)."""
 

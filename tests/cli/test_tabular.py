@@ -174,3 +174,38 @@ def test_info_and_predict_read_a_file_of_briskml_0_1_0(tmp_path):
     expected = bm.load_learner(FIXTURES / "tabular_classifier.brisk").predict(rows)
     assert written["prediction"].tolist() == expected["prediction"].tolist()
     np.testing.assert_allclose(written["probability_yes"], expected["probability_yes"], atol=1e-6)
+
+
+def test_train_checkpoints_beside_out_and_resume_goes_on_from_them(tmp_path):
+    data = tmp_path / "people.csv"
+    people().to_csv(data, index=False)
+    common = ["tabular", "train", data, "--y", "bought", "--layers", "20,10", "--seed", "0",
+              "--epochs", "2"]
+    first = run_cli(*common, "--out", tmp_path / "a.brisk")
+    assert first.code == 0, first.stderr
+    folder = tmp_path / "a.checkpoints"
+    names = sorted(path.name for path in folder.iterdir())
+    assert names == ["checkpoint-00000000.safetensors", "checkpoint-00000001.safetensors"]
+    described = info_lines(folder / names[-1])
+    assert described["resumes at"] == "epoch 2 of 2, batch 0"
+    done, total = described["iteration"].split(" of ")
+    assert done == total
+    assert "valid_loss" in described["epoch 1"]
+    # From the first epoch's checkpoint, the second epoch again: the same model.
+    (folder / names[-1]).unlink()
+    second = run_cli(*common, "--out", tmp_path / "b.brisk", "--checkpoint-dir", folder,
+                     "--resume")
+    assert second.code == 0, second.stderr
+    rows = people().head(20)
+    a = bm.load_learner(tmp_path / "a.brisk").predict(rows)
+    b = bm.load_learner(tmp_path / "b.brisk").predict(rows)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_resume_without_checkpoints_is_one_clear_error(tmp_path):
+    data = tmp_path / "people.csv"
+    people().to_csv(data, index=False)
+    result = run_cli("tabular", "train", data, "--y", "bought", "--out", tmp_path / "m.brisk",
+                     "--resume")
+    assert result.code == 2
+    assert result.stderr.startswith("error: No checkpoint folder")   # before any work

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 import typer
 
+from briskml.callbacks import Checkpoint
 from briskml.datasets.registry import describe_size
 from briskml.encoding import first_invalid_utf8, invalid_utf8_error
 from briskml.errors import BriskError, ConfigError, FileFormatError
@@ -184,6 +185,26 @@ def id_like(text: str, known: pd.Index, option: str) -> Any:
 
 
 # ----- training -----------------------------------------------------------------------------------
+CheckpointDir = Annotated[Path | None, typer.Option(
+    "--checkpoint-dir", help="Where training checkpoints go (one after every epoch, the newest "
+    "2 kept): default, beside --out, named like it with .checkpoints (adult.checkpoints for "
+    "adult.brisk).", show_default=False)]
+Resume = Annotated[bool, typer.Option(
+    "--resume", help="Continue a run that stopped (Ctrl-C, a crash) from the newest checkpoint "
+    "in --checkpoint-dir; give the same data and options.")]
+
+
+def checkpointing(out: Path, checkpoint_dir: Path | None, resume: bool) -> dict[str, Any]:
+    """The fit options of a training command: a Checkpoint callback writing to
+    `checkpoint_dir` (default: beside `out`), and `resume` from it when asked."""
+    folder = (checkpoint_dir or out.with_suffix(".checkpoints")).resolve()
+    if resume and not folder.is_dir():
+        raise FileNotFoundError(f"No checkpoint folder '{folder}' to resume from "
+                                "(--checkpoint-dir); train once without --resume.")
+    return {"callbacks": [Checkpoint(every_epochs=1, keep=2, path=folder)],
+            "resume": folder if resume else None}
+
+
 def finish_training(learn: Learner, out: Path, force: bool) -> None:
     """Export the trained learner and print its final validation metrics."""
     results = learn.validate() if getattr(learn.data, "valid", None) is not None else {}

@@ -12,6 +12,7 @@ import typer
 
 from briskml.cli._common import (
     BatchSize,
+    CheckpointDir,
     Device,
     Epochs,
     Force,
@@ -19,10 +20,12 @@ from briskml.cli._common import (
     NumIterations,
     OutputModel,
     PlotFile,
+    Resume,
     Seed,
     check_device,
     check_input_file,
     check_output,
+    checkpointing,
     column_list,
     finish_training,
     id_like,
@@ -98,18 +101,20 @@ def train(data: RatingsFile, out: OutputModel, user: UserColumn = None, item: It
           valid_pct: ValidPct = 0.1, n_factors: NumFactors = 50, y_range: YRange = None,
           use_nn: UseNN = False, layers: NNLayers = "100,50", epochs: Epochs = 5,
           lr: LearningRate = 5e-3, bs: BatchSize = 64, wd: WeightDecay = 0.1, seed: Seed = None,
-          device: Device = None, force: Force = False) -> None:
+          device: Device = None, force: Force = False,
+          checkpoint_dir: CheckpointDir = None, resume: Resume = False) -> None:
     """Train a collaborative-filtering model with fit_one_cycle and export it.
 
     Example: briskml collab train ratings.csv --y-range 0 5.5 --out movies.brisk
     """
     check_output(out, force)
+    fit_options = checkpointing(out, checkpoint_dir, resume)   # before any work
     positive_lr(lr)
     check_device(device)
     options = CollabOptions(data, user, item, rating, titles, title_col, valid_pct, n_factors,
                             y_range, use_nn, layers, bs, wd, seed, device)
     learn = build_learner(options)
-    learn.fit_one_cycle(epochs, lr)
+    learn.fit_one_cycle(epochs, lr, **fit_options)
     finish_training(learn, out, force)
 
 

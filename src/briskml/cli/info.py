@@ -15,6 +15,7 @@ from briskml.cli.text import describe_encoder
 from briskml.errors import FileFormatError
 from briskml.export import load_learner
 from briskml.persist import read_bundle
+from briskml.resume import CONTENT as CHECKPOINT_CONTENT
 from briskml.schema import in_file
 from briskml.text.transfer import ENCODER_CONTENT
 
@@ -27,8 +28,8 @@ def info(
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the file's whole JSON document instead.")] = False,
 ) -> None:
-    """Describe an exported model (kind, model and config, inputs, classes, metrics, size) or a
-    text encoder file.
+    """Describe an exported model (kind, model and config, inputs, classes, metrics, size), a
+    text encoder file, or a training checkpoint (where it stopped, the epochs so far).
 
     Only the file is read: no training data is needed and no code in the file runs.
 
@@ -44,6 +45,9 @@ def info(
             described = describe_encoder(document)
         lines = [("file", f"{model} ({describe_file_size(model)})"), *described,
                  _weights(tensors, "encoder.")]
+    elif document.get("content") == CHECKPOINT_CONTENT:
+        with in_file(str(model), "training checkpoint"):
+            lines = _checkpoint_lines(model, tensors, document)
     elif document.get("content") != "learner":
         raise FileFormatError(f"'{model}' is a checkpoint from learn.save(), not an exported "
                               "learner; `briskml info` reads files written by learn.export().")
@@ -64,6 +68,26 @@ def _learner_lines(path: Path, tensors: dict[str, Any], document: dict[str, Any]
     if not learn.predicts_tables:   # `briskml predict` refuses it: say what to run instead
         lines.append(("use", learn.table_alternative.replace("MODEL", str(path))))
     return lines + _at_export(document)
+
+
+def _checkpoint_lines(path: Path, tensors: dict[str, Any], document: dict[str, Any]
+                      ) -> list[tuple[str, str]]:
+    """A training checkpoint: where it stopped, and the history it holds."""
+    position = document["position"]
+    history = document.get("callbacks", {}).get("Recorder", {}).get("values", [])
+    lines = [("file", f"{path} ({describe_file_size(path)})"),
+             ("content", f"training checkpoint of {document.get('method')}() "
+                         f"(stage {position['stage']})"),
+             ("model", str(document.get("model", {}).get("name"))),
+             ("resumes at", f"epoch {position['epoch']} of {position['n_epoch']}, batch "
+                            f"{position['batch']}"),
+             ("iteration", f"{position['train_iter']} of {position['total_train_iters']}"),
+             _weights(tensors, "model.")]
+    for row in history:
+        scores = ", ".join(f"{name} {_number(value)}" for name, value in row.items()
+                           if name not in ("epoch", "time"))
+        lines.append((f"epoch {row.get('epoch')}", scores))
+    return lines
 
 
 def _weights(tensors: dict[str, Any], prefix: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ import typer
 
 from briskml.cli._common import (
     BatchSize,
+    CheckpointDir,
     Device,
     Epochs,
     Force,
@@ -19,9 +20,11 @@ from briskml.cli._common import (
     NumIterations,
     OutputModel,
     PlotFile,
+    Resume,
     Seed,
     check_device,
     check_output,
+    checkpointing,
     column_list,
     finish_training,
     int_list,
@@ -95,18 +98,20 @@ def train(data: DataFile, y: Target, out: OutputModel, cat: CatNames = None,
           cont: ContNames = None, valid_pct: ValidPct = None, valid_col: ValidCol = None,
           layers: Layers = "200,100", epochs: Epochs = 5, lr: LearningRate = 1e-2,
           bs: BatchSize = 64, wd: WeightDecay = None, seed: Seed = None,
-          y_block: YBlock = None, device: Device = None, force: Force = False) -> None:
+          y_block: YBlock = None, device: Device = None, force: Force = False,
+          checkpoint_dir: CheckpointDir = None, resume: Resume = False) -> None:
     """Train a tabular model with fit_one_cycle and export it to one .brisk file.
 
     Example: briskml tabular train adult.csv --y salary --epochs 3 --out adult.brisk
     """
     check_output(out, force)
+    fit_options = checkpointing(out, checkpoint_dir, resume)   # before any work
     positive_lr(lr)
     check_device(device)
     options = TabularOptions(data, y, cat, cont, valid_pct, valid_col, layers, bs, wd, seed,
                              y_block, device)
     learn = build_learner(options)
-    learn.fit_one_cycle(epochs, lr)
+    learn.fit_one_cycle(epochs, lr, **fit_options)
     finish_training(learn, out, force)
 
 

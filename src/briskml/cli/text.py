@@ -16,6 +16,7 @@ import typer
 
 from briskml.cli._common import (
     BatchSize,
+    CheckpointDir,
     Device,
     Epochs,
     Force,
@@ -23,10 +24,12 @@ from briskml.cli._common import (
     NumIterations,
     OutputModel,
     PlotFile,
+    Resume,
     Seed,
     check_device,
     check_input_file,
     check_output,
+    checkpointing,
     finish_training,
     is_parquet,
     note,
@@ -107,12 +110,14 @@ def pretrain(
     n_hid: HiddenSize = None, n_layers: NumLayers = None, drop_mult: DropMult = 1.0,
     max_vocab: MaxVocab = None, min_freq: MinFreq = None, valid_pct: ValidPct = 0.1,
     seed: Seed = None, device: Device = None, force: Force = False,
-    encoding_errors: EncodingErrors = EncodingErrorsChoice.strict) -> None:
+    encoding_errors: EncodingErrors = EncodingErrorsChoice.strict,
+    checkpoint_dir: CheckpointDir = None, resume: Resume = False) -> None:
     """Train a language model on general text (ULMFiT's first stage) and export it.
 
     Example: briskml text pretrain wiki.txt --emb-sz 200 --n-hid 400 --n-layers 2 --out wt2.brisk
     """
     check_output(out, force)
+    fit_options = checkpointing(out, checkpoint_dir, resume)   # before any work
     positive_lr(lr)
     check_device(device)
     options = TextOptions(corpus, text_col, ModelSizes(emb_sz, n_hid, n_layers), drop_mult, bs,
@@ -122,7 +127,7 @@ def pretrain(
                         epochs=epochs, lr=lr, bs=bs, seq_len=seq_len, seed=seed,
                         drop_mult=drop_mult, valid_pct=valid_pct, overwrite=force,
                         device=device, encoding_errors=options.encoding_errors,
-                        **options.vocab_options())
+                        **fit_options, **options.vocab_options())
     print_exported(out, learn.recorder.values[-1] if learn.recorder.values else {})
 
 
@@ -187,7 +192,8 @@ def fine_tune_lm(data: TextTable, out: OutputModel, text_col: TextColumns = None
                      "learn.save_encoder writes), for --encoder.", show_default=False,
                      dir_okay=False)] = None,
                  seed: Seed = None, device: Device = None, force: Force = False,
-                 encoding_errors: EncodingErrors = EncodingErrorsChoice.strict) -> None:
+                 encoding_errors: EncodingErrors = EncodingErrorsChoice.strict,
+                 checkpoint_dir: CheckpointDir = None, resume: Resume = False) -> None:
     """Fine-tune a language model on your texts (or train one from scratch) and export it.
 
     With --pretrained, learn.fine_tune: --frozen-epochs training the embedding and decoder at
@@ -198,6 +204,7 @@ def fine_tune_lm(data: TextTable, out: OutputModel, text_col: TextColumns = None
     Example: briskml text lm reviews.csv --pretrained wt2.brisk --epochs 2 --out lm.brisk
     """
     check_output(out, force)
+    fit_options = checkpointing(out, checkpoint_dir, resume)   # before any work
     if encoder_out is not None:
         check_output(encoder_out, force, "--encoder-out")
     positive_lr(lr)
@@ -206,7 +213,8 @@ def fine_tune_lm(data: TextTable, out: OutputModel, text_col: TextColumns = None
                           seed, device, pretrained, valid_pct, seq_len, max_vocab, min_freq,
                           encoding_errors=encoding_errors.value)
     learn = build_lm_learner(options)
-    fit_schedule(learn, Schedule(epochs, lr, frozen_epochs, lr_mult), pretrained is not None)
+    fit_schedule(learn, Schedule(epochs, lr, frozen_epochs, lr_mult), pretrained is not None,
+                 **fit_options)
     finish_training(learn, out, force)
     if encoder_out is not None:
         write_encoder(encoder_out, learn.encoder, learn.config, learn.vocab, learn.tokenizer)
@@ -255,20 +263,23 @@ def build_lm_learner(options: TextOptions) -> LanguageModelLearner:
 
 
 def fit_schedule(learn: LanguageModelLearner | TextClassifierLearner, schedule: Schedule,
-                 pretrained: bool, gradual: bool = False) -> None:
+                 pretrained: bool, gradual: bool = False, **fit_options: Any) -> None:
     """Train as the command says: `fit_gradual` (--gradual), `fine_tune` from a pretrained
-    start (the new layers first, then every layer), else one cycle of every layer."""
+    start (the new layers first, then every layer), else one cycle of every layer;
+    `fit_options` (callbacks, resume) go to that call."""
     if gradual:
-        learn.fit_gradual(lr=schedule.lr, epochs=(schedule.frozen_epochs, 1, 1, schedule.epochs))
+        learn.fit_gradual(lr=schedule.lr, epochs=(schedule.frozen_epochs, 1, 1, schedule.epochs),
+                          **fit_options)
     elif pretrained:
         base_lr = schedule.lr / 2
         note(f"fine_tune: {schedule.frozen_epochs} epoch(s) of the new layers at lr "
              f"{schedule.lr:g}, then {schedule.epochs} of every layer over "
              f"slice({base_lr / schedule.lr_mult:g}, {base_lr:g})")
         learn.fine_tune(schedule.epochs, base_lr=schedule.lr,
-                        freeze_epochs=schedule.frozen_epochs, lr_mult=schedule.lr_mult)
+                        freeze_epochs=schedule.frozen_epochs, lr_mult=schedule.lr_mult,
+                        **fit_options)
     else:
-        learn.fit_one_cycle(schedule.epochs, schedule.lr)
+        learn.fit_one_cycle(schedule.epochs, schedule.lr, **fit_options)
 
 
 # ----- classifier ---------------------------------------------------------------------------------
@@ -282,7 +293,8 @@ def classify(data: TextTable, label_col: LabelColumn, out: OutputModel,
              n_layers: NumLayers = None, drop_mult: DropMult = 0.5,
              max_vocab: MaxVocab = None, min_freq: MinFreq = None, seed: Seed = None,
              device: Device = None, force: Force = False,
-             encoding_errors: EncodingErrors = EncodingErrorsChoice.strict) -> None:
+             encoding_errors: EncodingErrors = EncodingErrorsChoice.strict,
+             checkpoint_dir: CheckpointDir = None, resume: Resume = False) -> None:
     """Train a text classifier (on a language model's encoder with --encoder) and export it.
 
     With --encoder the texts are read with the language model's tokenizer and vocabulary, and
@@ -293,6 +305,7 @@ def classify(data: TextTable, label_col: LabelColumn, out: OutputModel,
     Example: briskml text classify reviews.csv --label-col label --encoder lm.brisk --out cls.brisk
     """
     check_output(out, force)
+    fit_options = checkpointing(out, checkpoint_dir, resume)   # before any work
     positive_lr(lr)
     check_device(device)
     options = TextOptions(data, text_col, ModelSizes(emb_sz, n_hid, n_layers), drop_mult, bs,
@@ -301,7 +314,7 @@ def classify(data: TextTable, label_col: LabelColumn, out: OutputModel,
                           encoding_errors=encoding_errors.value)
     learn = build_classifier_learner(options)
     fit_schedule(learn, Schedule(epochs, lr, frozen_epochs, lr_mult), encoder is not None,
-                 gradual)
+                 gradual, **fit_options)
     finish_training(learn, out, force)
 
 

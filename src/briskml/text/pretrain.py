@@ -81,7 +81,8 @@ def pretrain_lm(corpus: str | os.PathLike | Sequence[str], out: str | os.PathLik
                 min_freq: int = 2, tokenizer: BaseTokenizer | None = None,
                 moms: Sequence[float] | None = None, backwards: bool = False,
                 overwrite: bool = False, encoding_errors: str = "strict",
-                **learner_kwargs: Any) -> LanguageModelLearner:
+                resume: str | os.PathLike | None = None, **learner_kwargs: Any
+                ) -> LanguageModelLearner:
     """Train an AWD-LSTM language model on `corpus` with one cycle of `epochs` and export it with
     its vocabulary and tokenizer to `out`, ready for `language_model_learner(pretrained=out)`.
 
@@ -92,7 +93,8 @@ def pretrain_lm(corpus: str | os.PathLike | Sequence[str], out: str | os.PathLik
     `overwrite=True`. A corpus file that is not UTF-8 is refused, naming the byte offset, unless
     `encoding_errors="replace"`.
     `moms` defaults to ULMFiT's (0.8, 0.7, 0.8). `learner_kwargs` go to the learner (device,
-    progress, callbacks ...).
+    progress, callbacks such as `Checkpoint` ...); `resume` continues a stopped run from its
+    checkpoints (give the same corpus, seed and settings).
 
     Example:
         >>> learn = pretrain_lm("wikitext-2/train.txt", "wt2_lm.brisk", epochs=1, seed=42,
@@ -110,6 +112,6 @@ def pretrain_lm(corpus: str | os.PathLike | Sequence[str], out: str | os.PathLik
                             backwards=backwards)
     learn = language_model_learner(data, config=config, drop_mult=drop_mult, seed=seed,
                                    **learner_kwargs)
-    learn.fit_one_cycle(epochs, lr, moms=moms)
+    learn.fit_one_cycle(epochs, lr, moms=moms, resume=resume)
     learn.export(target, overwrite=overwrite)
     return learn

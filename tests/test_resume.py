@@ -59,7 +59,7 @@ def _same(a, b):
     assert all(torch.equal(weights_a[key], weights_b[key]) for key in weights_a)
 
 
-@pytest.mark.parametrize("how", ["fit_one_cycle", "fine_tune"])
+@pytest.mark.parametrize("how", ["fit_one_cycle", "fine_tune", "fit_stlr", "fit"])
 @pytest.mark.parametrize(("checkpoint", "crash_at"), [
     ({"every_epochs": 1}, 12),                         # mid-epoch 2, resumes from epoch 1's end
     ({"every_epochs": None, "every_minutes": 1e-9}, 11),   # a checkpoint after every batch
@@ -68,10 +68,10 @@ def _same(a, b):
 def test_a_crashed_run_resumed_ends_bit_for_bit_like_an_uninterrupted_one(
         tmp_path, how, checkpoint, crash_at):
     def train(learn, **options):
-        if how == "fit_one_cycle":
-            learn.fit_one_cycle(3, 1e-2, **options)
-        else:
+        if how == "fine_tune":
             learn.fine_tune(2, base_lr=1e-2, freeze_epochs=1, **options)
+        else:
+            getattr(learn, how)(3, 1e-2, **options)
 
     plain = _learner(tmp_path / "plain")
     train(plain)

@@ -216,20 +216,35 @@ def test_kill_9_mid_epoch_leaves_whole_checkpoints_and_resume_matches(tmp_path, 
     _same(_state(resumed), _state(plain))
 
 
-def test_ctrl_c_finishes_the_batch_writes_a_checkpoint_and_says_how_to_resume(tmp_path):
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_finishes_the_batch_writes_a_checkpoint_and_says_how_to_resume(tmp_path, name):
     import signal
 
     from tests import resume_child
 
     process = _start_child("tabular", tmp_path / "run")
     _wait_for_batch(process, 3)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(getattr(signal, name))
     _, stderr = process.communicate(timeout=60)
     assert process.returncode != 0
-    assert "SIGINT: training stopped at epoch 0" in stderr and "resume=" in stderr
-    assert "Traceback" not in stderr.split("SIGINT: training stopped")[0]
+    assert f"{name}: training stopped at epoch 0" in stderr and "resume=" in stderr
+    assert "Traceback" not in stderr.split(f"{name}: training stopped")[0]
     plain = resume_child.build("tabular", tmp_path / "plain")
     resume_child.train(plain)
     resumed = resume_child.build("tabular", tmp_path / "run")
     resume_child.train(resumed, resume="checkpoints")
     _same(_state(resumed), _state(plain))
+
+
+def test_a_second_ctrl_c_stops_at_once_and_leaves_only_whole_checkpoints(tmp_path):
+    import signal
+
+    process = _start_child("tabular", tmp_path / "run")
+    _wait_for_batch(process, 3)
+    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode != 0
+    for path in (tmp_path / "run" / "checkpoints").iterdir():
+        if not path.name.endswith(".tmp"):
+            read_bundle(path)

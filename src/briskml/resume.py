@@ -61,11 +61,12 @@ class ResumePoint:
 
 
 # ----- writing ----------------------------------------------------------------------------------
-def write_training_checkpoint(learn: Learner, folder: Path, keep: int, at_epoch_end: bool
-                              ) -> Path:
+def write_training_checkpoint(learn: Learner, folder: Path, keep: int, at_epoch_end: bool,
+                              fingerprint: str | None = None) -> Path:
     """Write the learner's whole training state as the next numbered checkpoint in `folder`,
     then delete all but the newest `keep`. Mid-epoch (`at_epoch_end=False`, after a training
-    batch) it resumes at the next batch; at an epoch's end, at the next epoch."""
+    batch) it resumes at the next batch; at an epoch's end, at the next epoch. `fingerprint`
+    is the training data's (`data_fingerprint`), computed here when not given."""
     tensors: dict[str, Tensor] = {f"model.{k}": v for k, v in learn.model.state_dict().items()}
     optimizer_tensors, optimizer_meta = optimizer_to_bundle(learn.opt)
     tensors.update(optimizer_tensors)
@@ -83,7 +84,7 @@ def write_training_checkpoint(learn: Learner, folder: Path, keep: int, at_epoch_
     meta: dict[str, Any] = {
         "content": CONTENT, "position": position, "optimizer": optimizer_meta, "rng": rng,
         "model": model_spec(learn.model) or {"name": type(learn.model).__name__},
-        "data": data_fingerprint(learn.data), "method": learn._fit_method,
+        "data": fingerprint or data_fingerprint(learn.data), "method": learn._fit_method,
         "frozen": [all(not p.requires_grad for p in group) for group in learn.layer_groups],
         "callbacks": {},
     }

@@ -15,7 +15,7 @@ from typing import Any
 from briskml.callbacks.core import Callback
 from briskml.checks import check_positive_int, check_positive_number
 from briskml.errors import TrainingInterrupted
-from briskml.resume import write_training_checkpoint
+from briskml.resume import data_fingerprint, write_training_checkpoint
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -57,6 +57,7 @@ class Checkpoint(Callback):
     def before_fit(self) -> None:
         """Start the clock of `every_minutes`; catch Ctrl-C and SIGTERM until fit ends."""
         self._last = time.monotonic()
+        self._fingerprint = data_fingerprint(self.learn.data)   # once: the data does not change
         self._stop_signal: int | None = None
         self._previous: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
@@ -93,7 +94,8 @@ class Checkpoint(Callback):
         self._restore_signals()
 
     def _save(self, at_epoch_end: bool) -> Path:
-        path = write_training_checkpoint(self.learn, self.folder, self.keep, at_epoch_end)
+        path = write_training_checkpoint(self.learn, self.folder, self.keep, at_epoch_end,
+                                         self._fingerprint)
         self.written.append(path)
         self._last = time.monotonic()
         return path

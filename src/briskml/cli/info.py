@@ -11,13 +11,14 @@ import typer
 
 from briskml import __version__
 from briskml.cli._common import check_input_file, describe_file_size
-from briskml.cli.text import describe_encoder
 from briskml.errors import FileFormatError
 from briskml.export import load_learner
 from briskml.persist import read_bundle
 from briskml.resume import CONTENT as CHECKPOINT_CONTENT
-from briskml.schema import in_file
-from briskml.text.transfer import ENCODER_CONTENT
+from briskml.schema import expect_key, expect_optional, in_file
+from briskml.text.tokenizer import check_tokenizer_json
+from briskml.text.transfer import ENCODER_CONTENT, ENCODER_FIELDS, check_encoder_config
+from briskml.text.vocab import check_vocab_dict
 
 _MAX_VALUE_CHARS = 72
 
@@ -158,3 +159,26 @@ def _item(value: Any) -> str:
     if isinstance(value, str) and (not value.isprintable() or value.strip() != value or not value):
         return repr(value)
     return str(value)
+
+
+# ----- encoder files -------------------------------------------------------------------------
+def _describe_vocabulary(tokens: list[str], tokenizer: dict[str, Any] | None
+                         ) -> list[tuple[str, str]]:
+    words = [token for token in tokens if token.isalpha() and not token.startswith("xx")][:5]
+    settings = (tokenizer or {}).get("settings", {"kind": "word (the default)"})
+    described = ", ".join(f"{name} {settings[name]}" for name in
+                          ("kind", "lang", "model_type", "vocab_sz") if name in settings)
+    return [("vocabulary", f"{len(tokens):,} tokens, e.g. {', '.join(words)}"),
+            ("tokenizer", described)]
+
+
+def describe_encoder(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """`briskml info` lines for an encoder file (learn.save_encoder, `text lm --encoder-out`);
+    its fields are checked first (a SchemaError names a damaged one)."""
+    config = check_encoder_config(expect_key(document, "config", ""), "config")
+    tokens, _ = check_vocab_dict(expect_key(document, "vocab", ""), "vocab")
+    tokenizer = expect_optional(document.get("tokenizer"), "tokenizer", check_tokenizer_json)
+    sizes = ", ".join(f"{name} {config[name]}" for name in ENCODER_FIELDS)
+    return [("content", "a text encoder (embedding and LSTMs) with its vocabulary"),
+            ("sizes", sizes), *_describe_vocabulary(tokens, tokenizer),
+            ("use", "briskml text classify DATA --label-col COLUMN --encoder FILE")]

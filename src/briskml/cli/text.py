@@ -68,7 +68,7 @@ from briskml.encoding import check_utf8_file, first_invalid_utf8, invalid_utf8_e
 from briskml.errors import ConfigError, FileFormatError
 from briskml.export import load_learner
 from briskml.frames import check_columns
-from briskml.schema import expect_key, expect_optional, in_file
+from briskml.schema import in_file
 from briskml.text import (
     LanguageModelLearner,
     TextClassifierLearner,
@@ -80,19 +80,15 @@ from briskml.text import (
 )
 from briskml.text.tokenizer import (
     TextReport,
-    check_tokenizer_json,
     join_fields,
     tokenizer_from_json,
 )
 from briskml.text.transfer import (
-    ENCODER_FIELDS,
     TextWeights,
-    check_encoder_config,
     check_vocabulary_covers,
     read_text_weights,
     write_encoder,
 )
-from briskml.text.vocab import check_vocab_dict
 
 app = typer.Typer(help="Text (ULMFiT, lesson 3): pretrain and fine-tune a language model, "
                   "classify texts with its encoder, generate text.", no_args_is_help=True)
@@ -430,26 +426,3 @@ def _load_language_model(path: Path) -> LanguageModelLearner:
         raise ConfigError(f"'{path}' holds a {learn.kind} model; text generate needs a language "
                           "model made by `briskml text lm` or `briskml text pretrain`.")
     return learn
-
-
-# ----- encoder files: info --------------------------------------------------------------------
-def _describe_vocabulary(tokens: list[str], tokenizer: dict[str, Any] | None
-                         ) -> list[tuple[str, str]]:
-    words = [token for token in tokens if token.isalpha() and not token.startswith("xx")][:5]
-    settings = (tokenizer or {}).get("settings", {"kind": "word (the default)"})
-    described = ", ".join(f"{name} {settings[name]}" for name in
-                          ("kind", "lang", "model_type", "vocab_sz") if name in settings)
-    return [("vocabulary", f"{len(tokens):,} tokens, e.g. {', '.join(words)}"),
-            ("tokenizer", described)]
-
-
-def describe_encoder(document: dict[str, Any]) -> list[tuple[str, str]]:
-    """`briskml info` lines for an encoder file (learn.save_encoder, `text lm --encoder-out`);
-    its fields are checked first (a SchemaError names a damaged one)."""
-    config = check_encoder_config(expect_key(document, "config", ""), "config")
-    tokens, _ = check_vocab_dict(expect_key(document, "vocab", ""), "vocab")
-    tokenizer = expect_optional(document.get("tokenizer"), "tokenizer", check_tokenizer_json)
-    sizes = ", ".join(f"{name} {config[name]}" for name in ENCODER_FIELDS)
-    return [("content", "a text encoder (embedding and LSTMs) with its vocabulary"),
-            ("sizes", sizes), *_describe_vocabulary(tokens, tokenizer),
-            ("use", "briskml text classify DATA --label-col COLUMN --encoder FILE")]

@@ -19,7 +19,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+
+from briskml.errors import ConfigError
+from briskml.optim import OptimizerFactory
 
 
 class LazyAdam(torch.optim.Optimizer):
@@ -132,3 +135,17 @@ def lazy_adam(param_groups: list[dict[str, Any]], betas: tuple[float, float] = (
               eps: float = 1e-5) -> LazyAdam:
     """The Learner's `opt_func` for models with sparse embeddings (fastai's Adam defaults)."""
     return LazyAdam(param_groups, betas=betas, eps=eps)
+
+
+def optimizer_for(model: nn.Module, opt_func: str | OptimizerFactory | None
+                  ) -> str | OptimizerFactory:
+    """The optimizer for `model`: LazyAdam when it has sparse embeddings (unless `opt_func`
+    names one that handles them), else `opt_func` or Adam."""
+    sparse = any(isinstance(m, nn.Embedding) and m.sparse for m in model.modules())
+    if opt_func is None:
+        return lazy_adam if sparse else "adam"
+    if sparse and isinstance(opt_func, str):
+        raise ConfigError(f"opt_func={opt_func!r} cannot update sparse embeddings; build the "
+                          "learner with sparse=False to use it, or pass an optimizer factory that "
+                          "handles sparse gradients (the default is briskml's LazyAdam).")
+    return opt_func

@@ -22,7 +22,7 @@ from briskml.collab.interpret import (
     principal_components,
     rank_items,
 )
-from briskml.collab.lazy_adam import lazy_adam
+from briskml.collab.lazy_adam import optimizer_for
 from briskml.collab.models import (
     EmbeddingDotBias,
     EmbeddingDotBiasConfig,
@@ -82,7 +82,7 @@ class CollabLearner(Learner):
         if not isinstance(data, CollabData):
             raise ConfigError(f"data must be a CollabData (CollabData.from_df(ratings, ...)); got "
                               f"{type(data).__name__}.")
-        super().__init__(data, model, loss_func=loss_func, opt_func=_optimizer_for(model, opt_func),
+        super().__init__(data, model, loss_func=loss_func, opt_func=optimizer_for(model, opt_func),
                          callbacks=[*callbacks, FillUnknownRows()], **learner_kwargs)
         self.pipeline = data.pipeline
 
@@ -335,10 +335,9 @@ class CollabLearner(Learner):
     @classmethod
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,
                      device: str | torch.device | None) -> CollabLearner:
-        """A learner for prediction from an export: the pipeline from meta["pipeline"] (checked
-        against the model, as `check_export` does), no ratings."""
-        shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
-        pipeline = _checked_pipeline(meta, shapes)
+        """A learner for prediction from an export: the pipeline from meta["pipeline"] (which
+        `load_learner` has checked against the model with `check_export`), no ratings."""
+        pipeline = CollabPipeline.from_json(meta["pipeline"], "pipeline")
         loss = loss_from_name(expect_optional(meta.get("loss"), "loss", expect_str),
                               default=mse_flat)
         return cls(CollabData(pipeline), model, loss_func=loss, device=device, progress=False)
@@ -431,18 +430,6 @@ def _nn_model(data: CollabData, layers: Sequence[int] | None, emb_szs: tuple[int
     layers = tuple(layers) if layers is not None else (100, 50)
     # The config checks ps and keeps one value, or makes a list one tuple per layer.
     return EmbeddingNN(EmbeddingNNConfig(sizes, layers, ps, y_range, sparse=sparse))
-
-
-def _optimizer_for(model: nn.Module, opt_func: str | OptimizerFactory | None
-                   ) -> str | OptimizerFactory:
-    sparse = any(isinstance(m, nn.Embedding) and m.sparse for m in model.modules())
-    if opt_func is None:
-        return lazy_adam if sparse else "adam"
-    if sparse and isinstance(opt_func, str):
-        raise ConfigError(f"opt_func={opt_func!r} cannot update sparse embeddings; build the "
-                          "learner with sparse=False to use it, or pass an optimizer factory that "
-                          "handles sparse gradients (the default is briskml's LazyAdam).")
-    return opt_func
 
 
 def _warn_if_outside(y_range: tuple[float, float] | None,

@@ -46,3 +46,28 @@ def numbers_by_column(value: Any, field: str, positive: bool = False) -> dict[st
 def expect_labels(value: Any, field: str, min_len: int = 0) -> list[Any]:
     """`value` as a list of distinct JSON scalars (categories, classes), at least `min_len`."""
     return expect_distinct(value, field, "label", min_len)
+
+
+def expect_distinct_roles(names: dict[str, list[str]], field: str) -> None:
+    """No column is both an input and a target, or both categorical and continuous."""
+    seen: dict[str, str] = {}
+    for key in ("cat_names", "cont_names", "y_names"):
+        for position, name in enumerate(names[key]):
+            if name in seen:
+                raise fail(f"{field}.{key}[{position}]", f"names {name!r}, which is in "
+                           f"{field}.{seen[name]} too")
+            seen[name] = key
+
+
+def expect_classes(value: Any, y_kind: str, y_names: list[str], field: str) -> list[Any] | None:
+    """The classes of a "category" target (at least 2, distinct); null for other targets."""
+    if not y_names:
+        raise fail(f"{field}.y_names", "must name at least one target column")
+    if y_kind != "category":
+        if value is not None:
+            raise fail(f"{field}.classes", f"must be null for a {y_kind!r} target")
+        return None
+    if len(y_names) != 1:
+        raise fail(f"{field}.y_names", f"must name one column for a 'category' target; got "
+                   f"{y_names}")
+    return expect_labels(value, f"{field}.classes", min_len=2)

@@ -25,7 +25,11 @@ from briskml.checks import check_one_of
 from briskml.errors import ConfigError, DataError, warn
 from briskml.frames import check_columns, check_unique_columns, numeric_column
 from briskml.schema import expect_bool, expect_dict, expect_key, expect_list, expect_str, fail
-from briskml.tabular.fields import expect_labels, expect_names
+from briskml.tabular.fields import (
+    expect_classes,
+    expect_distinct_roles,
+    expect_names,
+)
 from briskml.tabular.procs import (
     FLOAT32_MAX,
     NA_SUFFIX,
@@ -333,7 +337,7 @@ class TabularPipeline:
         names = {key: expect_names(expect_key(state, key, field), f"{field}.{key}")
                  for key in ("cat_names", "cont_names", "y_names", "out_cat_names",
                              "out_cont_names")}
-        _expect_distinct_roles(names, field)
+        expect_distinct_roles(names, field)
         specs = expect_list(expect_key(state, "procs", field), f"{field}.procs")
         procs = [proc_from_json(spec, f"{field}.procs[{i}]") for i, spec in enumerate(specs)]
         kinds = [type(proc).__name__ for proc in procs]
@@ -342,7 +346,7 @@ class TabularPipeline:
                 raise fail(f"{field}.procs[{position}]", f"is a second {kind}; each processor "
                            "is listed once")
         y_kind = expect_str(expect_key(state, "y_kind", field), f"{field}.y_kind", TARGET_KINDS)
-        classes = _expect_classes(expect_key(state, "classes", field), y_kind, names["y_names"],
+        classes = expect_classes(expect_key(state, "classes", field), y_kind, names["y_names"],
                                   field)
         log_y = expect_bool(expect_key(state, "log_y", field), f"{field}.log_y")
         if log_y and y_kind != "regression":
@@ -394,31 +398,6 @@ def _check_string_names(groups: dict[str, list[Any]]) -> None:
                 raise ConfigError(f"{argument} names the column {name!r} ({type(name).__name__}); "
                                   "column names must be strings to be saved with the model. "
                                   "Rename them: df.columns = df.columns.astype(str).")
-
-
-def _expect_distinct_roles(names: dict[str, list[str]], field: str) -> None:
-    """No column is both an input and a target, or both categorical and continuous."""
-    seen: dict[str, str] = {}
-    for key in ("cat_names", "cont_names", "y_names"):
-        for position, name in enumerate(names[key]):
-            if name in seen:
-                raise fail(f"{field}.{key}[{position}]", f"names {name!r}, which is in "
-                           f"{field}.{seen[name]} too")
-            seen[name] = key
-
-
-def _expect_classes(value: Any, y_kind: str, y_names: list[str], field: str) -> list[Any] | None:
-    """The classes of a "category" target (at least 2, distinct); null for other targets."""
-    if not y_names:
-        raise fail(f"{field}.y_names", "must name at least one target column")
-    if y_kind != "category":
-        if value is not None:
-            raise fail(f"{field}.classes", f"must be null for a {y_kind!r} target")
-        return None
-    if len(y_names) != 1:
-        raise fail(f"{field}.y_names", f"must name one column for a 'category' target; got "
-                   f"{y_names}")
-    return expect_labels(value, f"{field}.classes", min_len=2)
 
 
 def _drop_float32_noise(values: np.ndarray, std: float) -> np.ndarray:

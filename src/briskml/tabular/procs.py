@@ -29,7 +29,6 @@ from briskml.schema import (
     expect_number,
     expect_str,
     fail,
-    is_json_scalar,
 )
 from briskml.tabular.fields import (
     expect_labels,
@@ -39,11 +38,13 @@ from briskml.tabular.fields import (
 )
 from briskml.tabular.values import (
     DATE_KINDS,
+    all_json_scalars,
     as_dates,
     count_infinite,
     date_kind,
     finite_numbers,
     plain_kind,
+    sorted_distinct,
     text_of,
     without_infinity,
 )
@@ -263,13 +264,13 @@ class Categorify(TabularProc):
     def _categories_of(self, values: pd.Series, name: str) -> list[Any]:
         values = without_infinity(values)
         try:
-            unique = _sorted_distinct(values)
+            unique = sorted_distinct(values)
         except TypeError as error:   # unhashable values (lists, dicts)
             raise DataError(f"Column {name!r} (in cat_names) holds values that cannot be "
                             f"categories ({error}); turn them into text or numbers first, e.g. "
                             f"df[{name!r}].astype(str).") from None
         kind = date_kind(values)
-        if kind is None and unique is not None and plain_kind(values) and _all_json_scalars(
+        if kind is None and unique is not None and plain_kind(values) and all_json_scalars(
                 unique):
             return [plain_value(value) for value in unique.tolist()]
         self.as_text.append(name)
@@ -441,23 +442,3 @@ def proc_from_json(spec: Any, field: str = "proc") -> TabularProc:
 def _clipped(numbers: np.ndarray) -> np.ndarray:
     """Finite values limited to float32's range (NaN stays NaN), so statistics stay finite."""
     return np.clip(numbers, -FLOAT32_MAX, FLOAT32_MAX)
-
-
-def _sorted_distinct(values: pd.Series) -> pd.Index | None:
-    """The distinct present values, sorted (an ordered Categorical: in its order); None when
-    they mix types that do not sort."""
-    if isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered:
-        codes = np.unique(values.cat.codes.to_numpy())
-        return values.dtype.categories[codes[codes >= 0]]
-    unique = pd.Index(values.dropna().unique())
-    try:
-        return unique.sort_values()
-    except TypeError:
-        return None
-
-
-def _all_json_scalars(index: pd.Index) -> bool:
-    """True when JSON gives every value back unchanged (infinity is gone already)."""
-    if index.dtype.kind in "biuf":
-        return True
-    return all(is_json_scalar(value) for value in index.tolist())

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from briskml.schema import is_json_scalar
+
 DATE_KINDS = ("datetime", "timedelta")
 
 
@@ -93,3 +95,23 @@ def text_of(values: pd.Series | pd.Index) -> np.ndarray:
     codes, uniques = pd.factorize(values)   # a typed column: str() each distinct value once
     labels = np.array([*(str(value) for value in uniques), None], dtype=object)
     return labels[codes]
+
+
+def sorted_distinct(values: pd.Series) -> pd.Index | None:
+    """The distinct present values, sorted (an ordered Categorical: in its order); None when
+    they mix types that do not sort."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered:
+        codes = np.unique(values.cat.codes.to_numpy())
+        return values.dtype.categories[codes[codes >= 0]]
+    unique = pd.Index(values.dropna().unique())
+    try:
+        return unique.sort_values()
+    except TypeError:
+        return None
+
+
+def all_json_scalars(index: pd.Index) -> bool:
+    """True when JSON gives every value back unchanged (infinity is gone already)."""
+    if index.dtype.kind in "biuf":
+        return True
+    return all(is_json_scalar(value) for value in index.tolist())

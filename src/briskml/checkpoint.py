@@ -249,7 +249,7 @@ class LearnerFiles:
 
     @classmethod
     def check_export(cls, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
-                     source: str) -> None:
+                     source: str) -> Any:
         """Refuse an export whose JSON does not fit its weights, before any model is built.
 
         `load_learner` calls this after the model's config is known to match the file's tensor
@@ -257,14 +257,17 @@ class LearnerFiles:
         learners check `meta["pipeline"]` field by field with briskml.schema and against the
         config and shapes (categories against embedding rows, vocabulary against the embedding,
         classes against the output layer); any error is reported as a FileFormatError naming
-        `source` and the field. The plain Learner keeps no pipeline: it has nothing to check.
+        `source` and the field. Returns the checked pipeline, which `load_learner` hands to
+        `_from_export`; the plain Learner keeps none (None).
         """
+        return None
 
     @classmethod
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,
-                     device: str | torch.device | None) -> Any:
+                     device: str | torch.device | None, pipeline: Any = None) -> Any:
         """Rebuild a learner of this kind for inference from an export's JSON and model;
-        application learners rebuild their pipeline from `meta["pipeline"]`."""
+        application learners take `pipeline` (what `check_export` returned), or rebuild it from
+        `meta["pipeline"]` when called without it."""
         loss = loss_from_name(meta.get("loss"))
         return cls(None, model, loss_func=loss, device=device, progress=False)
 

@@ -43,8 +43,8 @@ def load_learner(fname: str | Path, device: str | torch.device | None = "cpu") -
         if len(shapes) != len(header.shapes):
             raise fail("(tensors)", "holds tensors outside the model ('model.*')")
         check_model_fits(expect_key(meta, "model", ""), shapes, source, from_version=version)
-        cls.check_export(meta, shapes, source)
+        pipeline = cls.check_export(meta, shapes, source)
     tensors = {key[len("model."):]: value for key, value in all_tensors.items()}
     model = build_model(meta["model"], tensors, source, from_version=version)
     with in_file(source, "fitted state"):
-        return cls._from_export(meta, model, device)
+        return cls._from_export(meta, model, device, pipeline)

@@ -323,21 +323,24 @@ class CollabLearner(Learner):
 
     @classmethod
     def check_export(cls, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
-                     source: str) -> None:
+                     source: str) -> CollabPipeline:
         """Refuse a collab export whose pipeline is damaged or does not fit its model: every
         field of `meta["pipeline"]` is checked, then the ids (plus the unknown code 0) against
         the embeddings' rows and the feature tables against the hybrid's feature counts, in
         `meta["model"]["config"]` and the tensor `shapes`; a FileFormatError names `source`,
         the field and both numbers."""
         with in_file(source, "pipeline"):
-            _checked_pipeline(meta, shapes)
+            return _checked_pipeline(meta, shapes)
 
     @classmethod
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,
-                     device: str | torch.device | None) -> CollabLearner:
-        """A learner for prediction from an export: the pipeline from meta["pipeline"] (which
-        `load_learner` has checked against the model with `check_export`), no ratings."""
-        pipeline = CollabPipeline.from_json(meta["pipeline"], "pipeline")
+                     device: str | torch.device | None,
+                     pipeline: CollabPipeline | None = None) -> CollabLearner:
+        """A learner for prediction from an export, no ratings: `pipeline` as `check_export`
+        returned it, or, without it, the one in meta["pipeline"] checked the same way."""
+        if pipeline is None:
+            shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+            pipeline = _checked_pipeline(meta, shapes)
         loss = loss_from_name(expect_optional(meta.get("loss"), "loss", expect_str),
                               default=mse_flat)
         return cls(CollabData(pipeline), model, loss_func=loss, device=device, progress=False)

@@ -114,7 +114,7 @@ class TabularLearner(Learner):
 
     @classmethod
     def check_export(cls, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
-                     source: str) -> None:
+                     source: str) -> TabularPipeline:
         """Refuse an export whose pipeline is damaged or does not fit its model, before any
         model is built: every field of meta["pipeline"] is checked, then its columns, categories
         and classes against the TabularModel's config and the tensors' `shapes` (embedding rows
@@ -123,17 +123,20 @@ class TabularLearner(Learner):
         with in_file(source, "pipeline"):
             pipeline = TabularPipeline.from_json(expect_key(meta, "pipeline", ""), "pipeline")
             _check_fits_model(pipeline, meta, shapes)
+        return pipeline
 
     @classmethod
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,
-                     device: str | torch.device | None) -> TabularLearner:
-        """A learner for inference from an export's JSON: the pipeline under "pipeline",
-        checked against `model` as `check_export` checks it."""
+                     device: str | torch.device | None,
+                     pipeline: TabularPipeline | None = None) -> TabularLearner:
+        """A learner for inference from an export's JSON: `pipeline` as `check_export` returned
+        it, or, without it, the one under "pipeline" checked against `model` the same way."""
         loss = loss_from_name(meta.get("loss"))
-        shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
-        pipeline = _pipeline_from_json(
-            meta.get("pipeline"), "The exported file",
-            check=lambda pipeline: _check_fits_model(pipeline, meta, shapes))
+        if pipeline is None:
+            shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+            pipeline = _pipeline_from_json(
+                meta.get("pipeline"), "The exported file",
+                check=lambda built: _check_fits_model(built, meta, shapes))
         # The same two layer groups as tabular_learner's, so fine-tuning a loaded model works alike.
         splitter = tabular_splitter if isinstance(model, TabularModel) else None
         return cls(None, model, pipeline=pipeline, loss_func=loss, splitter=splitter,

@@ -147,22 +147,25 @@ class TextLearner(Learner):
     # ----- export --------------------------------------------------------------------------------
     @classmethod
     def check_export(cls, meta: dict[str, Any], shapes: dict[str, tuple[int, ...]],
-                     source: str) -> None:
+                     source: str) -> TextPipeline:
         """Refuse an export whose text pipeline does not fit its model, before the model is
         built: every field of meta["pipeline"] is checked (types, ranges, sizes), then the
         vocabulary's length against model.config's vocab_size and the embedding's rows, xxpad's
         index against pad_token, and the classes against n_classes (null for a language model).
         A FileFormatError names `source`, the field and both numbers."""
         with in_file(source, "pipeline"):
-            exported_text_pipeline(meta, cls.kind, shapes)
+            return exported_text_pipeline(meta, cls.kind, shapes)
 
     @classmethod
     def _from_export(cls, meta: dict[str, Any], model: nn.Module,
-                     device: str | torch.device | None) -> TextLearner:
-        """A learner for inference from an export's JSON: the pipeline from meta["pipeline"],
-        checked against the model as `check_export` does (a SchemaError names the field)."""
-        shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
-        pipeline = exported_text_pipeline(meta, cls.kind, shapes)
+                     device: str | torch.device | None,
+                     pipeline: TextPipeline | None = None) -> TextLearner:
+        """A learner for inference from an export's JSON: `pipeline` as `check_export` returned
+        it, or, without it, the one in meta["pipeline"] checked the same way (a SchemaError
+        names the field)."""
+        if pipeline is None:
+            shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+            pipeline = exported_text_pipeline(meta, cls.kind, shapes)
         return cls(None, model, pipeline=pipeline, device=device, progress=False)
 
     @classmethod
